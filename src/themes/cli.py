@@ -1,0 +1,308 @@
+"""The ``themes`` command line.
+
+Each subcommand is a thin wrapper over a library function, so everything the CLI does can also be done
+from Python. User mistakes print one line (``themes: error: ...``) and exit with status 2; a run that
+finishes but with recorded per-file problems exits 0 unless ``--strict`` is given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import textwrap
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from themes import __version__
+from themes.config import settings
+from themes.errors import ThemesError
+
+log = logging.getLogger("themes")
+
+EXIT_USER_ERROR = 2
+EXIT_PARTIAL = 3
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, no usage dump: the message names the option
+        self.exit(EXIT_USER_ERROR, f"themes: error: {message} (see '{self.prog} --help')\n")
+
+
+def _examples(*lines: str) -> str:
+    return "examples:\n" + "\n".join(f"  {line}" for line in lines)
+
+
+# --------------------------------------------------------------------------------------------------
+# handlers: each takes the parsed namespace and returns an exit status
+
+
+def _not_available(feature: str) -> Callable[[argparse.Namespace], int]:
+    def handler(args: argparse.Namespace) -> int:
+        raise ThemesError(
+            f"'themes {args.command}' ({feature}) is not available in version {__version__} yet; "
+            "see the project's issue tracker"
+        )
+
+    return handler
+
+
+def _cmd_synth(args: argparse.Namespace) -> int:
+    from themes import synthetic
+
+    out = Path(args.out)
+    if args.bundled:
+        written = synthetic.build_bundled_corpus(out, seed=args.seed)
+    else:
+        written = synthetic.build_corpus(
+            out,
+            n_reviews=args.reviews,
+            seed=args.seed,
+            formats=args.formats,
+            target_pages=args.pages,
+            n_jobs=args.n_jobs,
+        )
+    print(f"Wrote {len(written)} documents and manifest.csv to {out}")
+    return 0
+
+
+# --------------------------------------------------------------------------------------------------
+# the command table: name -> (one-line help, description, examples, argument builder, handler)
+
+
+def _add_out(p: argparse.ArgumentParser, default: str | None, what: str) -> None:
+    p.add_argument("--out", "-o", default=default, required=default is None, help=f"{what}")
+
+
+def _add_jobs(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--n-jobs", type=int, default=settings().n_jobs, help="parallel worker processes")
+
+
+def _args_synth(p):
+    _add_out(p, None, "folder to write the generated corpus into")
+    p.add_argument("--reviews", type=int, default=100, help="number of fictional reviews")
+    p.add_argument("--seed", type=int, default=20261126, help="random seed (same seed, same bytes)")
+    p.add_argument(
+        "--formats",
+        default="pdf",
+        help="comma-separated mix of pdf,docx,html,txt, or 'mixed' for the bundled mix",
+    )
+    p.add_argument("--pages", type=int, default=None, help="aim for about this many pages per report")
+    p.add_argument("--bundled", action="store_true", help="build the bundled corpus exactly")
+    _add_jobs(p)
+
+
+def _args_ingest(p):
+    p.add_argument("source", help="folder (or single file) of review reports: PDF, DOCX, HTML, TXT")
+    _add_out(p, None, "folder for reports/passages/recommendations/errors Parquet tables")
+    p.add_argument("--manifest", help="CSV of known metadata, one row per file (overrides extraction)")
+    p.add_argument("--strict", action="store_true", help="exit non-zero if any file failed")
+    p.add_argument("--no-cache", action="store_true", help="parse every file again")
+    _add_jobs(p)
+
+
+def _args_run(p):
+    p.add_argument("source", nargs="?", help="folder of reports (default: the bundled corpus)")
+    _add_out(p, "build/demo", "folder for every output of the run")
+    p.add_argument("--manifest", help="CSV of known metadata (default: the corpus's manifest.csv)")
+    p.add_argument("--codebook", help="YAML codebook to use instead of the packaged one")
+    p.add_argument("--topics", action="store_true", help="also run BERTopic discovery")
+    p.add_argument("--strict", action="store_true", help="exit non-zero if any file failed")
+    p.add_argument("--backend", choices=["loky", "threading", "dask"], default="loky")
+    p.add_argument("--scheduler", help="dask.distributed scheduler address (with --backend dask)")
+    _add_jobs(p)
+
+
+def _args_tag(p):
+    p.add_argument("tables", help="folder written by 'themes ingest'")
+    _add_out(p, None, "folder for mentions / report_themes / recommendations tables")
+    p.add_argument("--codebook", help="YAML codebook to use instead of the packaged one")
+    p.add_argument("--method", choices=["rules", "classifier", "combined"], default="combined")
+
+
+def _args_tag_texts(p):
+    p.add_argument("input", help='JSON Lines file, one {"id": ..., "text": ...} per line')
+    _add_out(p, None, "JSON Lines output, one {id, themes, mentions} per line")
+    p.add_argument("--codebook", help="YAML codebook to use instead of the packaged one")
+    p.add_argument("--method", choices=["rules", "classifier", "combined"], default="combined")
+
+
+def _args_train(p):
+    p.add_argument("--corpus", help="corpus folder with annotations/ (default: bundled corpus)")
+    _add_out(p, "models/theme-classifier", "model folder (weights in skops format + model card)")
+    p.add_argument("--seed", type=int, default=0, help="random_state for the estimators")
+
+
+def _args_evaluate(p):
+    p.add_argument("--corpus", help="corpus folder with annotations/ (default: bundled corpus)")
+    p.add_argument("--split", choices=["dev", "test"], default="test")
+    _add_out(p, "build/evaluation", "folder for the Markdown and CSV evaluation report")
+
+
+def _args_topics(p):
+    p.add_argument("tables", help="folder written by 'themes ingest' or 'themes run'")
+    _add_out(p, None, "folder for topic tables and figures")
+    p.add_argument("--backend", default="tfidf-svd", help="embedding back-end name")
+
+
+def _args_trends(p):
+    p.add_argument("tables", help="folder written by 'themes tag' or 'themes run'")
+    _add_out(p, None, "folder for trend tables and figures")
+
+
+def _args_summary(p):
+    p.add_argument("tables", help="folder written by 'themes run'")
+    _add_out(p, None, "folder for summary.html and summary.md")
+
+
+def _args_export(p):
+    p.add_argument("tables", help="folder written by 'themes run'")
+    _add_out(p, None, "output file or folder")
+    p.add_argument("--format", choices=["csv", "parquet", "xlsx", "qdpx"], required=True)
+
+
+def _args_codebook(p):
+    p.add_argument("path", nargs="?", help="YAML codebook to validate (default: the packaged one)")
+    p.add_argument("--format", choices=["table", "yaml"], default="table")
+
+
+COMMANDS: dict[str, tuple[str, str, str, Callable, Callable]] = {
+    "run": (
+        "run the whole pipeline (ingest, tag, trends, summary) on a folder of reports",
+        "Runs every stage and writes tables, figures and the thematic summary under --out.",
+        _examples("themes run", "themes run ~/reviews --manifest ~/reviews/meta.csv --out build/mine"),
+        _args_run,
+        _not_available("the end-to-end pipeline"),
+    ),
+    "ingest": (
+        "parse a folder of PDF/DOCX/HTML/TXT reports into Parquet tables",
+        "Reads every file, cleans and segments it, extracts metadata, and records bad files in errors.",
+        _examples("themes ingest corpus --out build/tables", "themes ingest ~/reviews --out build/mine --n-jobs 2"),
+        _args_ingest,
+        _not_available("the corpus loader"),
+    ),
+    "tag": (
+        "tag themes and recommendation types in ingested tables",
+        "Applies the codebook rules and the trained classifier; writes mentions and report_themes.",
+        _examples("themes tag build/tables --out build/tagged"),
+        _args_tag,
+        _not_available("theme tagging"),
+    ),
+    "tag-texts": (
+        "tag arbitrary texts from a JSON Lines file",
+        'Each input line is {"id": ..., "text": ...}; each output line lists themes and mentions.',
+        _examples("themes tag-texts summaries.jsonl -o tagged.jsonl"),
+        _args_tag_texts,
+        _not_available("theme tagging"),
+    ),
+    "train": (
+        "train the supervised theme classifier on the gold train split",
+        "Fits the classifier on train, tunes thresholds on dev and saves it with a model card.",
+        _examples("themes train", "themes train --out models/theme-classifier --seed 0"),
+        _args_train,
+        _not_available("classifier training"),
+    ),
+    "evaluate": (
+        "measure tagging accuracy against the gold labels",
+        "Precision, recall, F1 and kappa per theme for rules, classifier and combined.",
+        _examples("themes evaluate", "themes evaluate --split dev --out build/eval-dev"),
+        _args_evaluate,
+        _not_available("evaluation"),
+    ),
+    "topics": (
+        "discover emergent themes with BERTopic",
+        "Embeds analysis/findings/lessons passages, clusters them and maps topics to the codebook.",
+        _examples("themes topics build/demo --out build/topics --backend tfidf-svd"),
+        _args_topics,
+        _not_available("topic discovery"),
+    ),
+    "trends": (
+        "prevalence over time, trend tests, breakdowns and co-occurrence",
+        "Writes tables and figures (PNG and SVG) for theme prevalence by year with intervals.",
+        _examples("themes trends build/demo --out build/trends"),
+        _args_trends,
+        _not_available("trend analysis"),
+    ),
+    "summary": (
+        "write the thematic summary (HTML and Markdown)",
+        "Builds the report a national panel would publish, with cited verbatim evidence.",
+        _examples("themes summary build/demo --out build/summary"),
+        _args_summary,
+        _not_available("the thematic summary"),
+    ),
+    "export": (
+        "export tables as CSV, Parquet, Excel or a REFI-QDA project",
+        "The .qdpx project opens in NVivo, ATLAS.ti, MAXQDA or QualCoder with every tag as a coding.",
+        _examples("themes export build/demo --format xlsx -o build/themes.xlsx", "themes export build/demo --format qdpx -o build/themes.qdpx"),
+        _args_export,
+        _not_available("exports"),
+    ),
+    "codebook": (
+        "list and validate a codebook",
+        "Validates the YAML against the schema and lists themes and recommendation types.",
+        _examples("themes codebook", "themes codebook my_codebook.yaml"),
+        _args_codebook,
+        _not_available("the codebook"),
+    ),
+    "synth": (
+        "generate a fictional corpus (the bundled one, or large ones for benchmarks)",
+        "Composes fictional review reports from the hand-written passage library and renders files.",
+        _examples("themes synth --bundled --out corpus", "themes synth --reviews 1500 --pages 50 --out build/big"),
+        _args_synth,
+        _cmd_synth,
+    ),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the argument parser (exposed for tests of the CLI surface)."""
+    parser = _Parser(
+        prog="themes",
+        description=textwrap.dedent(
+            """\
+            Cross-review thematic analysis of child safeguarding case reviews.
+            Load published reports, tag codebook themes with evidence, analyse trends,
+            and write a thematic summary."""
+        ),
+        epilog=_examples("themes run", "themes ingest corpus --out build/tables", "themes codebook"),
+        formatter_class=_Formatter,
+    )
+    parser.add_argument("--version", action="version", version=f"themes {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+    for name, (short, description, examples, add_args, handler) in COMMANDS.items():
+        p = sub.add_parser(
+            name, help=short, description=description, epilog=examples, formatter_class=_Formatter
+        )
+        add_args(p)
+        p.set_defaults(handler=handler)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``themes`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(message)s",
+        datefmt="%H:%M:%S",
+        stream=sys.stderr,
+    )
+    try:
+        return int(args.handler(args) or 0)
+    except ThemesError as error:
+        print(f"themes: error: {error}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("themes: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
