@@ -70,6 +70,36 @@ def _cmd_synth(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_ingest(args: argparse.Namespace) -> int:
+    from themes.corpus import load_corpus
+
+    corpus = load_corpus(
+        args.source,
+        manifest=args.manifest,
+        n_jobs=args.n_jobs,
+        cache_dir=None if args.no_cache else "default",
+    )
+    out = corpus.save(args.out)
+    n_err = int((corpus.errors["error_type"] != "warning").sum()) if len(corpus.errors) else 0
+    print(
+        f"Loaded {len(corpus.reports)} reports ({corpus.reports['review_id'].nunique()} reviews), "
+        f"{len(corpus.passages)} passages, {len(corpus.recommendations)} recommendations; "
+        f"{n_err} file problem(s). Tables written to {out}"
+    )
+    for row in corpus.errors.itertuples(index=False):
+        if row.error_type != "warning":
+            print(f"  problem: {row.source_file}: {row.message}", file=sys.stderr)
+    if corpus.reports.empty:
+        raise ThemesError(f"{args.source}: no report could be loaded (see the problems above)")
+    return EXIT_PARTIAL if (args.strict and n_err) else 0
+
+
+def _cmd_codebook(args: argparse.Namespace) -> int:
+    from themes.codebook import cli_codebook
+
+    return cli_codebook(args)
+
+
 # --------------------------------------------------------------------------------------------------
 # the command table: name -> (one-line help, description, examples, argument builder, handler)
 
@@ -79,7 +109,12 @@ def _add_out(p: argparse.ArgumentParser, default: str | None, what: str) -> None
 
 
 def _add_jobs(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--n-jobs", type=int, default=settings().n_jobs, help="parallel worker processes")
+    p.add_argument(
+        "--n-jobs",
+        type=int,
+        default=None,
+        help="parallel worker processes (default: THEMES_N_JOBS or 1; -1 uses every core)",
+    )
 
 
 def _args_synth(p):
@@ -89,7 +124,7 @@ def _args_synth(p):
     p.add_argument(
         "--formats",
         default="pdf",
-        help="comma-separated mix of pdf,docx,html,txt, or 'mixed' for the bundled mix",
+        help="comma-separated mix of pdf,docx,html,txt,md, or 'mixed' for a PDF-heavy mix",
     )
     p.add_argument("--pages", type=int, default=None, help="aim for about this many pages per report")
     p.add_argument("--bundled", action="store_true", help="build the bundled corpus exactly")
@@ -183,7 +218,7 @@ COMMANDS: dict[str, tuple[str, str, str, Callable, Callable]] = {
         "Reads every file, cleans and segments it, extracts metadata, and records bad files in errors.",
         _examples("themes ingest corpus --out build/tables", "themes ingest ~/reviews --out build/mine --n-jobs 2"),
         _args_ingest,
-        _not_available("the corpus loader"),
+        _cmd_ingest,
     ),
     "tag": (
         "tag themes and recommendation types in ingested tables",
@@ -246,7 +281,7 @@ COMMANDS: dict[str, tuple[str, str, str, Callable, Callable]] = {
         "Validates the YAML against the schema and lists themes and recommendation types.",
         _examples("themes codebook", "themes codebook my_codebook.yaml"),
         _args_codebook,
-        _not_available("the codebook"),
+        _cmd_codebook,
     ),
     "synth": (
         "generate a fictional corpus (the bundled one, or large ones for benchmarks)",
@@ -288,6 +323,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``themes`` console script."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    if getattr(args, "n_jobs", 0) is None:
+        try:
+            args.n_jobs = settings().n_jobs
+        except ThemesError as error:
+            print(f"themes: error: {error}", file=sys.stderr)
+            return EXIT_USER_ERROR
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(message)s",

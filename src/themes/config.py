@@ -98,6 +98,8 @@ def settings_from_env(environ: dict[str, str] | None = None) -> Settings:
         n_jobs = int(env.get("THEMES_N_JOBS", "1"))
     except ValueError:
         raise ThemesError(f"THEMES_N_JOBS must be a whole number, got {env['THEMES_N_JOBS']!r}") from None
+    if n_jobs == 0 or n_jobs < -1:
+        raise ThemesError(f"THEMES_N_JOBS must be -1 (all cores) or at least 1, got {n_jobs}")
     return Settings(
         root=root,
         output_dir=output_dir,

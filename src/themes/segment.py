@@ -1,0 +1,300 @@
+"""Clean raw pages and segment them into sections and citable passages.
+
+Input is what :mod:`themes.readers` returns: pages of raw text (PDF, TXT) or structural blocks (DOCX,
+HTML; headings marked ``"§H "``). Output is a list of :class:`Passage` records with section type,
+heading, paragraph number, page, and character offsets into the cleaned text of the report (the
+passages joined by blank lines), plus the running header/footer lines that were removed (metadata
+extraction still reads them, e.g. "published 13.03.18").
+
+Cleaning rules, each with the reason it exists:
+
+- NFKC normalisation: expands ligatures (U+FB01 "ﬁ") and full-width forms that PDFs carry.
+- U+FFFE / U+0002 at a line end is PDFium's mark for a soft hyphen: join the word without a hyphen.
+- A line ending in "-" followed by a lower-case word is a typeset hyphenation (TXT dumps): join.
+- Lines repeated at the top or bottom of many pages (digits ignored) are running headers/footers.
+- "Page 3 of 27", bare page numbers, "DRAFT"/"RESTRICTED"/"CONFIDENTIAL" banners are dropped.
+- Contents pages (most lines end in dot leaders and a page number) are dropped.
+- Redaction markers (runs of █ or ■, "[REDACTED]", "XXXX") become "[redacted]".
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass
+
+HEADING_MARK = "\u00a7H "
+SECTION_TYPES = (
+    "front_matter", "contents", "introduction", "terms_of_reference", "methodology",
+    "family_background", "chronology", "analysis", "findings", "lessons", "recommendations",
+    "appendix", "glossary", "references", "other",
+)
+
+# Heading text -> section type. First match wins, so specific phrases come before general words.
+_SECTION_RULES: list[tuple[str, str]] = [
+    (r"\bcontents\b", "contents"),
+    (r"terms of reference|lines? of enquiry|key questions|scope of (the )?review|scope and", "terms_of_reference"),
+    (r"practice and organisational learning|appraisal|analysis|key practice episodes|practice issues", "analysis"),
+    (r"glossary|abbreviations|acronyms|terminology", "glossary"),
+    (r"references|bibliography|^sources$|further reading", "references"),
+    (r"recommendation|improving systems|improvement actions|actions for|questions for the (board|partnership)|partnership response", "recommendations"),
+    (r"\bfindings?\b", "findings"),
+    (r"lessons|learning|what this means for practice|implications for practice", "lessons"),
+    (r"chronolog|key events|timeline|agency involvement|narrative|summary of events|history of involvement", "chronology"),
+    (r"methodolog|review process|how the review|process of the review|approach|method\b|family involvement|involvement of the family|contribution", "methodology"),
+    (r"family background|the family\b|^background$|about the child|family composition|genogram|the child\b|family structure|background information", "family_background"),
+    (r"introduction|reason for|circumstances|brief outline|overview of the case|summary of the case|purpose of", "introduction"),
+    (r"appendix|annex", "appendix"),
+    (r"conclusion|predictab|preventab|foreword|executive summary|summary", "other"),
+]
+_SECTION_PATTERNS = [(re.compile(p, re.I), t) for p, t in _SECTION_RULES]
+
+_PARA_NO = re.compile(r"^(\d{1,2}(?:\.\d{1,3}){1,3})\.?\s+(?=\S)")
+_LABELLED_NO = re.compile(r"^((?:Finding|Recommendation|Learning point|Lesson)\s+\d{1,2}|R\d{1,2})\s*[:.)-]\s+", re.I)
+_HEADING_NUMBERED = re.compile(r"^(\d{1,2})\.?\s+([A-Z][^\n]{1,90})$")
+_PAGE_NO = re.compile(r"^\s*(page\s+)?\d{1,4}(\s+of\s+\d{1,4})?\s*$", re.I)
+_BANNER = re.compile(r"^\s*(draft|restricted|confidential|strictly confidential|official[- ]sensitive|not protectively marked)\b.{0,80}$", re.I)
+_DOT_LEADER = re.compile(r"(\.\s?){4,}\s*\d{1,4}\s*$|\.{3,}\s*\d{1,4}\s*$|\t\d{1,4}\s*$")
+_REDACTION = re.compile(r"[█■▇]{2,}|\[\s*redacted\s*\]|\bX{4,}\b", re.I)
+_DIGITS = re.compile(r"\d+")
+_WS = re.compile(r"[ \t\u00a0]+")
+_UNNUMBERED_HEADINGS = re.compile(
+    r"^(contents|glossary( of terms)?|abbreviations|references|bibliography|sources|appendix\b.*|annex\b.*|"
+    r"executive summary|introduction|recommendations|findings|conclusions?|foreword|"
+    r"terms of reference|methodology|chronology|lessons learned|learning|background)\s*:?$",
+    re.I,
+)
+
+
+@dataclass
+class Passage:
+    """One citable unit of a report (a numbered paragraph, list item or table row)."""
+
+    section_type: str
+    heading: str
+    para_no: str | None
+    page: int
+    text: str
+    char_start: int = 0
+    char_end: int = 0
+
+
+def section_type_for(heading: str) -> str:
+    """Map a heading's words to one of :data:`SECTION_TYPES` ("other" when nothing matches).
+
+    Examples:
+        >>> section_type_for("3. Analysis of practice")
+        'analysis'
+        >>> section_type_for("Improving Systems and Practice")
+        'recommendations'
+    """
+    words = re.sub(r"^\s*(\d{1,2}(\.\d+)*\.?|[A-Z]\.|[IVX]+\.)\s+", "", heading).strip()
+    for pattern, section in _SECTION_PATTERNS:
+        if pattern.search(words):
+            return section
+    return "other"
+
+
+def normalise_text(text: str) -> str:
+    """NFKC-normalise, unify line ends, mark redactions, strip control characters (keeps U+FFFE)."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x02", "\ufffe")
+    text = unicodedata.normalize("NFKC", text)
+    text = text.replace("\u00ad", "")  # soft hyphens that survived as characters
+    text = _REDACTION.sub("[redacted]", text)
+    text = "".join(ch for ch in text if ch in "\n\t\ufffe\f" or unicodedata.category(ch)[0] != "C")
+    return text.replace("\u2022", "").replace("\uf0b7", "")
+
+
+def _edge_key(line: str) -> str:
+    return _DIGITS.sub("#", _WS.sub(" ", line.strip().lower()))
+
+
+def find_running_lines(pages: list[list[str]], zone: int = 3, min_share: float = 0.4) -> set[str]:
+    """Return the normalised keys of lines repeated at page tops/bottoms (headers and footers).
+
+    A line counts when its digit-insensitive form sits within ``zone`` lines of the top or bottom of
+    at least ``min_share`` of the pages (and at least 3 pages), so a header carrying a page number
+    or a date is still recognised.
+    """
+    if len(pages) < 3:
+        return set()
+    counts: Counter[str] = Counter()
+    for lines in pages:
+        content = [ln for ln in lines if ln.strip()]
+        edges = set(content[:zone] + content[-zone:])
+        counts.update({_edge_key(ln) for ln in edges})
+    threshold = max(3, int(min_share * len(pages) + 0.5))
+    return {key for key, n in counts.items() if n >= threshold and len(key) > 1}
+
+
+def is_contents_page(lines: list[str]) -> bool:
+    """A page is a contents page when most of its substantive lines end in leaders and a number."""
+    content = [ln for ln in lines if len(ln.strip()) > 3]
+    if len(content) < 3:
+        return False
+    leaders = sum(bool(_DOT_LEADER.search(ln)) for ln in content)
+    return leaders >= 3 and leaders >= 0.5 * len(content)
+
+
+def _is_noise_line(line: str, running: set[str]) -> bool:
+    stripped = line.strip()
+    if not stripped:
+        return False
+    return (
+        _edge_key(stripped) in running
+        or bool(_PAGE_NO.match(stripped))
+        or bool(_BANNER.match(stripped))
+        or bool(_DOT_LEADER.search(stripped) and len(stripped) < 140)
+    )
+
+
+def clean_pages(pages: list[str]) -> tuple[list[list[str]], list[str]]:
+    """Remove running headers/footers, page numbers, banners and contents pages.
+
+    Returns:
+        (lines per page, removed running lines). Pages keep their positions (a dropped contents page
+        becomes an empty list) so page numbers stay true to the source.
+    """
+    split = [normalise_text(p).split("\n") for p in pages]
+    running = find_running_lines(split)
+    removed: list[str] = []
+    out: list[list[str]] = []
+    for lines in split:
+        if is_contents_page(lines):
+            out.append([])
+            continue
+        kept = []
+        for ln in lines:
+            if _is_noise_line(ln, running):
+                removed.append(ln.strip())
+            else:
+                kept.append(ln)
+        out.append(kept)
+    return out, removed
+
+
+def _is_heading_line(line: str, next_line: str | None) -> bool:
+    s = line.strip()
+    if not s or len(s) > 100 or s.endswith((".", ",", ";")) and not _UNNUMBERED_HEADINGS.match(s):
+        return False
+    if _PARA_NO.match(s):
+        return False
+    m = _HEADING_NUMBERED.match(s)
+    if m:
+        words = m.group(2).split()
+        # "12 months" or "3 Police" are table cells, not headings: demand a capitalised word that a
+        # heading vocabulary knows, or a short title-like phrase.
+        known = section_type_for(m.group(2)) != "other" or re.search(r"conclusion|preventab|predictab|foreword", s, re.I)
+        return bool(known) and len(words) <= 12
+    return bool(_UNNUMBERED_HEADINGS.match(s))
+
+
+def _join_lines(lines: list[str]) -> str:
+    out = ""
+    for ln in lines:
+        ln = _WS.sub(" ", ln.strip())
+        if not ln:
+            continue
+        if out.endswith("\ufffe"):
+            out = out[:-1] + ln
+        elif re.search(r"[a-z]-$", out) and ln[:1].islower():
+            out = out[:-1] + ln
+        else:
+            out = f"{out} {ln}" if out else ln
+    return out.replace("\ufffe", "")
+
+
+_DATE_START = re.compile(
+    r"^(\d{1,2}[/.]\d{1,2}[/.]\d{2,4}|\d{1,2}(st|nd|rd|th)?\s+[A-Z][a-z]+\s+\d{4}|"
+    r"(January|February|March|April|May|June|July|August|September|October|November|December)\s+\d{4})\b"
+)
+_TIMESCALE_END = re.compile(r"^(\d{1,2}\s+months?|immediate(ly)?|ongoing|complete[d]?|\d{1,2}\s+weeks?)$", re.I)
+
+
+def segment_lines(pages: list[list[str]]) -> list[Passage]:
+    """Turn cleaned page lines into passages, splitting at headings, numbers and blank lines."""
+    passages: list[Passage] = []
+    heading, section = "", "front_matter"
+    buf: list[str] = []
+    buf_page, buf_no = 1, None
+    table_mode = None  # "chronology" | "recommendations" when a table header was seen
+
+    def flush():
+        nonlocal buf, buf_no
+        text = _join_lines(buf)
+        if text:
+            passages.append(Passage(section, heading, buf_no, buf_page, text))
+        buf, buf_no = [], None
+
+    flat = [(pno, ln) for pno, lines in enumerate(pages, start=1) for ln in lines]
+    for i, (pno, line) in enumerate(flat):
+        s = line.strip()
+        nxt = flat[i + 1][1] if i + 1 < len(flat) else None
+        if not s:
+            if table_mode is None:
+                flush()
+            continue
+        if _is_heading_line(s, nxt):
+            flush()
+            heading = _WS.sub(" ", s)
+            section = section_type_for(heading)
+            table_mode = None
+            continue
+        if re.match(r"^date\s+agency\s+event", s, re.I) or re.match(r"^recommendation\s+lead agency\s+timescale", s, re.I):
+            flush()
+            table_mode = "chronology" if s.lower().startswith("date") else "recommendations"
+            continue
+        m = _PARA_NO.match(s) or _LABELLED_NO.match(s)
+        if m or (table_mode == "chronology" and _DATE_START.match(s)):
+            flush()
+            buf_page = pno
+            if m:
+                buf_no = m.group(1)
+                s = s[m.end():]
+        elif not buf:
+            buf_page = pno
+        buf.append(s)
+        if table_mode == "recommendations" and _TIMESCALE_END.match(s):
+            flush()
+        elif table_mode is None and section in {"glossary", "references", "appendix", "front_matter"}:
+            flush()  # list-like sections: one line, one item
+    flush()
+    return passages
+
+
+def segment_blocks(blocks: list[list[str]]) -> list[Passage]:
+    """Turn structural blocks (DOCX, HTML) into passages; headings arrive marked ``"§H "``."""
+    passages: list[Passage] = []
+    heading, section = "", "front_matter"
+    for pno, page in enumerate(blocks, start=1):
+        for block in page:
+            text = _WS.sub(" ", normalise_text(block).replace("\n", " ")).strip()
+            if not text:
+                continue
+            if text.startswith(HEADING_MARK.strip()):
+                heading = text[len(HEADING_MARK.strip()):].strip()
+                section = section_type_for(heading) if passages or section != "front_matter" else section_type_for(heading)
+                if section == "other" and not passages:
+                    section = "front_matter"
+                continue
+            if _PAGE_NO.match(text) or _BANNER.match(text) or (_DOT_LEADER.search(text) and len(text) < 140):
+                continue
+            if re.match(r"^(date \| agency \| event|recommendation \| lead agency \| timescale)$", text, re.I):
+                continue
+            no = None
+            m = _PARA_NO.match(text) or _LABELLED_NO.match(text)
+            if m:
+                no, text = m.group(1), text[m.end():]
+            passages.append(Passage(section, heading, no, pno, text))
+    return passages
+
+
+def assign_offsets(passages: list[Passage]) -> str:
+    """Set each passage's character offsets into the cleaned report text and return that text."""
+    parts, position = [], 0
+    for p in passages:
+        p.char_start, p.char_end = position, position + len(p.text)
+        parts.append(p.text)
+        position = p.char_end + 2
+    return "\n\n".join(parts)
