@@ -343,6 +343,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("themes: interrupted", file=sys.stderr)
         return 130
+    except Exception as error:  # a bug, not a user mistake: say so in one line unless asked for more
+        if args.verbose:
+            raise
+        print(
+            f"themes: internal error: {type(error).__name__}: {error} "
+            "(run again with --verbose for the traceback, and please report it)",
+            file=sys.stderr,
+        )
+        return 1
 
 
 if __name__ == "__main__":

@@ -124,11 +124,13 @@ def parse_file(path: str, display_name: str | None = None) -> dict:
         else:
             pages, removed = clean_pages(raw.pages)
             running += removed
-            passages = segment_lines(pages)
+            passages = segment_lines(pages, marked_hyphens=raw.format == "pdf")
         cleaned = assign_offsets(passages)
         front = [p.text for p in passages if p.section_type == "front_matter"][:15]
-        opening_passages = [p.text for p in passages if p.section_type in {"introduction", "other", "front_matter"}][:4]
-        opening = " ".join(t for t in opening_passages if not re.match(r"^(published|publication)", t, re.I))
+        # The case is told at the start of the introduction (or, failing that, of the body).
+        body = [p.text for p in passages if p.section_type not in {"front_matter", "contents"}]
+        intro = [p.text for p in passages if p.section_type == "introduction"]
+        opening = " ".join((intro or body)[:3])
         meta = extract_metadata(front, running, opening, raw.title)
         report = {
             **meta,

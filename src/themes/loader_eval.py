@@ -19,8 +19,12 @@ _NORM = re.compile(r"[^a-z0-9]+")
 _FOOTER_NOISE = re.compile(r"\bpage \d+ of \d+\b|\bpublished \d{2}\.\d{2}\b", re.I)
 
 
+_LEADING_LABEL = re.compile(r"^\s*((recommendation|finding|learning point|lesson)\s+\d{1,2}|r\d{1,2})\s*[:.)-]\s*", re.I)
+
+
 def _key(text: str, n: int = 80) -> str:
-    return _NORM.sub(" ", text.lower()).strip()[:n]
+    # A leading "Recommendation 5:" is the item's number, which the loader moves to para_no.
+    return _NORM.sub(" ", _LEADING_LABEL.sub("", text).lower()).strip()[:n]
 
 
 def read_gold_passages(corpus_dir: str | Path) -> pd.DataFrame:
@@ -40,13 +44,14 @@ def match_passages(corpus: Corpus, gold: pd.DataFrame, manifest: pd.DataFrame) -
     loaded = corpus.reports[["report_id", "source_file"]].assign(gold_report_id=lambda d: d["source_file"].map(file_to_report))
     to_gold = dict(zip(loaded["report_id"], loaded["gold_report_id"], strict=True))
     passages = corpus.passages.assign(gold_report_id=corpus.passages["report_id"].map(to_gold))
-    index: dict[tuple[str, str], list] = {}
+    by_report: dict[str, list] = {}
     for row in passages.itertuples(index=False):
-        index.setdefault((row.gold_report_id, _key(row.text, 40)), []).append(row)
+        by_report.setdefault(row.gold_report_id, []).append((_key(row.text, 100_000), row))
     out = []
     for row in gold.itertuples(index=False):
-        candidates = index.get((row.report_id, _key(row.text, 40)), [])
-        hit = candidates[0] if candidates else None
+        # Containment, not equality: a table row's passage also carries its date and agency cells.
+        key = _key(row.text, 60)
+        hit = next((p for text, p in by_report.get(row.report_id, []) if key in text), None)
         out.append({
             "loaded_section_type": hit.section_type if hit else None,
             "loaded_para_no": hit.para_no if hit else None,
@@ -80,20 +85,38 @@ def evaluate_loader(corpus: Corpus, corpus_dir: str | Path) -> dict:
         "section_accuracy": float((matched["loaded_section_type"] == matched["section_type"]).mean()),
         "para_no_accuracy": float((matched.loc[numbered, "loaded_para_no"] == matched.loc[numbered, "para_no"]).mean()),
     }
-    headers = set()
-    for f in manifest["file"]:
-        headers.add(_key(_running_header_of(corpus_dir / f), 60))
-    leak = corpus.passages["text"].map(lambda t: bool(_FOOTER_NOISE.search(t)) or any(h and h in _key(t, 10_000) for h in headers if len(h) > 20))
+    leak = _leaking_passages(corpus, corpus_dir, manifest)
     result["header_footer_leak_rate"] = float(leak.mean())
+    result["n_leaking_passages"] = int(leak.sum())
     result["metadata_accuracy"] = _metadata_accuracy(corpus.reports, manifest)
     result["grouping_accuracy"] = _grouping_accuracy(corpus.reports, manifest)
     return result
 
 
-def _running_header_of(path: Path) -> str:
-    # The generator's running headers are recoverable from the manifest-independent cover page,
-    # so leakage is measured on the text patterns they share instead.
-    return ""
+def _leaking_passages(corpus: Corpus, corpus_dir: Path, manifest: pd.DataFrame) -> pd.Series:
+    """Flag loaded passages that contain their file's running header, footer, banner or watermark."""
+    with open(corpus_dir / "annotations" / "layout.jsonl", encoding="utf-8") as fh:
+        layout = {row["file"]: row for row in map(json.loads, fh)}
+    noise_by_report, watermark_by_report = {}, {}
+    for rep in corpus.reports.itertuples(index=False):
+        lay = layout.get(rep.source_file, {})
+        patterns = [re.escape(_key(lay["running_header"], 10_000))] if lay.get("running_header") else []
+        if lay.get("restricted_banner"):
+            patterns.append(re.escape(_key(lay["restricted_banner"], 10_000)))
+        if lay.get("running_footer"):
+            # The footer template with its page numbers as any number ("page 3 of 27").
+            template = _key(lay["running_footer"].replace("{page}", "PAGENO").replace("{pages}", "PAGENO"), 10_000)
+            if template.replace("pageno", "").strip():
+                patterns.append(re.escape(template).replace("pageno", r"\d+"))
+        noise_by_report[rep.report_id] = re.compile("|".join(patterns)) if patterns else None
+        # Watermarks are capitalised words ("DRAFT"); prose may say "the draft findings".
+        watermark_by_report[rep.report_id] = re.compile(rf"\b{re.escape(lay['watermark'])}\b") if lay.get("watermark") else None
+
+    def leaks(p) -> bool:
+        noise, mark = noise_by_report.get(p["report_id"]), watermark_by_report.get(p["report_id"])
+        return bool((noise and noise.search(_key(p["text"], 100_000))) or (mark and mark.search(p["text"])))
+
+    return corpus.passages.apply(leaks, axis=1)
 
 
 _STATED = {
@@ -119,8 +142,22 @@ def _metadata_accuracy(reports: pd.DataFrame, manifest: pd.DataFrame) -> dict[st
         got = rows[field].astype(str).replace({"<NA>": "", "None": "", "nan": ""})
         if field == "incident_date":
             got = got.str[:7]
-        out[field] = float((gold == got).mean()) if len(rows) else float("nan")
+        correct = gold == got
+        if field == "child_age_months":
+            correct = [_age_agrees(g, a) for g, a in zip(gold, got, strict=True)]
+        out[field] = float(pd.Series(correct).mean()) if len(rows) else float("nan")
     return out
+
+
+def _age_agrees(gold: str, got: str) -> bool:
+    """Ages are judged at the precision the text states them.
+
+    "aged 2" says 24-35 months and normalises to 24; "a 14-week-old" rounds to 3 months.
+    """
+    if not gold or not got:
+        return gold == got
+    g, a = int(float(gold)), int(float(got))
+    return a == g or (a % 12 == 0 and a // 12 == g // 12 and g >= 24) or (g < 6 and abs(a - g) <= 1)
 
 
 def _grouping_accuracy(reports: pd.DataFrame, manifest: pd.DataFrame) -> float:

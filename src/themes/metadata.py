@@ -40,7 +40,15 @@ _NATION_CUES = {
     "northern_ireland": r"northern ireland|case management review|\bSBNI\b|\bHSC Trust\b",
     "wales": r"\bwales\b|\bwelsh\b|child practice review|regional safeguarding (children )?board|social services and well-being",
     "scotland": r"scotland|scottish|significant case review|child protection committee|\bGIRFEC\b|care inspectorate|learning review",
-    "england": r"local safeguarding children board|safeguarding children partnership|local child safeguarding practice review|working together|\bofsted\b|child safeguarding practice review panel",
+    "england": r"safeguarding children board|safeguarding children partnership|local child safeguarding practice review|working together to safeguard|\bofsted\b|child safeguarding practice review panel|\bengland\b|\benglish\b",
+}
+
+
+_NATION_NAMED = {
+    "northern_ireland": r"northern ireland",
+    "wales": r"\bwales\b|\bwelsh\b|\bcymru\b",
+    "scotland": r"\bscotland\b|\bscottish\b",
+    "england": r"\bengland\b",
 }
 
 
@@ -81,10 +89,17 @@ def extract_nation(front_text: str, review_type: str | None, partnership: str | 
     if review_type in by_type:
         return by_type[review_type]
     text = f"{partnership or ''}\n{front_text}"
+    # A nation named outright ("Welsh Government guidance", "in Scotland") outweighs institutional
+    # cues, which are shared: Welsh boards were also "Local Safeguarding Children Boards".
+    named = {n: len(re.findall(p, text, re.I)) for n, p in _NATION_NAMED.items()}
+    if max(named.values()):
+        return max(named, key=named.get)
     scores = {n: len(re.findall(p, text, re.I)) for n, p in _NATION_CUES.items()}
     if partnership and re.search(r"regional safeguarding", partnership, re.I):
         scores["wales"] += 3
     best = max(scores, key=scores.get)
+    if not scores[best] and review_type == "Serious Case Review":
+        return "england"  # most Serious Case Reviews are English; Welsh ones say Wales somewhere
     return best if scores[best] else None
 
 
@@ -175,7 +190,8 @@ def extract_sex(opening: str) -> str | None:
 
 
 _DEATH = re.compile(r"\b(died|death of|took (?:his|her|their) own life|was killed|murdered|fatal|sudden unexpected death|passed away|found dead)\b", re.I)
-_HARM = re.compile(r"\b(serious(?:ly)? (?:harm|injur\w+)|life[- ]threatening|serious and permanent|significant harm|admitted to hospital with)\b", re.I)
+# "Significant harm" is the statutory threshold for intervention, not an outcome: it is left out.
+_HARM = re.compile(r"\b(serious(?:ly)? (?:harm|injur\w+)|life[- ]?threatening|serious and permanent|admitted to hospital with)\b", re.I)
 
 
 def extract_outcome(opening: str) -> str | None:

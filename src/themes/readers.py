@@ -1,4 +1,4 @@
-"""Readers: bytes on disk to pages of raw text, one reader per format.
+r"""Readers: bytes on disk to pages of raw text, one reader per format.
 
 The readers decide the format from the file's content (a PDF saved as ``.txt`` is still read as a
 PDF), extract text without cleaning it, and turn every bad input into an
@@ -12,7 +12,7 @@ What "raw" means per format:
 
 * **PDF** (pypdfium2): one string per page exactly as PDFium extracts it; line-end hyphens stay
   marked with U+FFFE (removing the marker dehyphenates exactly), ligatures arrive expanded, running
-  headers and footers are kept. Only ``\\r\\n`` and ``\\r`` become ``\\n``.
+  headers and footers are kept. Only ``\r\n`` and ``\r`` become ``\n``.
 * **DOCX** (python-docx): body paragraphs and tables in document order, Word's automatic list
   numbers written out ("1.2 The child ..."), pages split at hard page breaks; header and footer text
   goes to :attr:`RawDocument.running_text`, not into the pages.
@@ -135,7 +135,7 @@ _SAVE_AS = "save it as DOCX or PDF and read that instead"
 
 
 def sniff_format(data: bytes, suffix: str = "") -> str | None:
-    """Decide a file's format from its bytes, using the extension only to break ties.
+    r"""Decide a file's format from its bytes, using the extension only to break ties.
 
     PDF is recognised by ``%PDF-`` in the first 1024 bytes, DOCX by a ZIP holding
     ``word/document.xml``, HTML by a leading ``<!doctype html``, ``<html``, ``<head``, ``<body``
@@ -157,7 +157,7 @@ def sniff_format(data: bytes, suffix: str = "") -> str | None:
         'html'
         >>> sniff_format(b"# Learning review", "md")
         'md'
-        >>> sniff_format(b"\\x89PNG\\r\\n\\x1a\\n\\x00\\x00", ".pdf") is None
+        >>> sniff_format(b"\x89PNG\r\n\x1a\n\x00\x00", ".pdf") is None
         True
     """
     return _sniff(data, _normalise_suffix(suffix)).format
@@ -172,9 +172,9 @@ def _sniff(data: bytes, suffix: str) -> _Sniffed:
     def unreadable(what: str, error_type: str = "unsupported_format") -> _Sniffed:
         return _Sniffed(None, None, None, what, error_type)
 
-    head = data[:1024]
-    if b"%PDF-" in head:
+    if data.startswith(b"%PDF-"):
         return _Sniffed("pdf", None, None, "", "")
+    # Containers come before the loose "%PDF- in the first 1024 bytes" check: a ZIP may hold a PDF.
     if data.startswith((b"PK\x03\x04", b"PK\x05\x06")):
         return _sniff_zip(data, suffix)
     if data.startswith(_OLE_MAGIC):
@@ -190,6 +190,8 @@ def _sniff(data: bytes, suffix: str) -> _Sniffed:
     for magic, what in _ARCHIVE_MAGIC:
         if data.startswith(magic):
             return unreadable(what)
+    if b"%PDF-" in data[:1024]:  # PDF readers accept junk (e.g. a mail header) before it
+        return _Sniffed("pdf", None, None, "", "")
     if data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{\\rtf"):
         return unreadable(f"a Rich Text Format (RTF) file; {_SAVE_AS}")
 
@@ -246,8 +248,8 @@ def _sniff_zip(data: bytes, suffix: str) -> _Sniffed:
                 None,
                 None,
                 None,
-                "is a damaged Word (DOCX) file: the ZIP container cannot be opened (truncated "
-                "download?); download it again or re-save it in Word",
+                "DOCX is corrupt: its ZIP container cannot be opened (truncated download?); "
+                "download it again or re-save it in Word",
                 "corrupt_docx",
             )
         names = {name.decode("latin-1") for name in re.findall(rb"(xl|ppt)/[\w./]+", data[:65536])}
@@ -306,7 +308,7 @@ def _decode_text(data: bytes) -> tuple[str, str | None] | None:
         pass
     lenient = data.decode("utf-8-sig", errors="replace")
     n_bad = lenient.count("\ufffd")
-    n_non_ascii = sum(1 for char in lenient if ord(char) > 127)
+    n_non_ascii = len(lenient) - len(lenient.encode("ascii", "ignore"))
     if n_non_ascii - n_bad > 2 * n_bad:
         return lenient, (
             f"text is UTF-8 with {n_bad} invalid byte(s), replaced by U+FFFD; check the file's "
@@ -329,7 +331,7 @@ def _decode_text(data: bytes) -> tuple[str, str | None] | None:
 def read_document(
     path: str | Path, *, max_bytes: int = 200_000_000, max_pages: int = 2000
 ) -> RawDocument:
-    """Read one report file into pages of raw text.
+    r"""Read one report file into pages of raw text.
 
     The format is decided by content (see :func:`sniff_format`); a mismatched extension only adds
     a warning. Nothing is cleaned: headers, footers, hyphenation markers and contents pages stay
@@ -354,7 +356,7 @@ def read_document(
         >>> import tempfile
         >>> with tempfile.TemporaryDirectory() as folder:
         ...     report = Path(folder, "review.txt")
-        ...     _ = report.write_text("Page one\\fPage two", encoding="utf-8")
+        ...     _ = report.write_text("Page one\fPage two", encoding="utf-8")
         ...     doc = read_document(report)
         >>> doc.format, doc.pages
         ('txt', ['Page one', 'Page two'])
@@ -370,7 +372,9 @@ def read_document(
     sniffed = _sniff(data, suffix)
     if sniffed.format is None:
         if sniffed.error_type == "unsupported_format":
-            raise fail("unsupported_format", f"unsupported format: this appears to be {sniffed.what}")
+            raise fail(
+                "unsupported_format", f"unsupported format: this appears to be {sniffed.what}"
+            )
         raise fail(sniffed.error_type, sniffed.what)
 
     doc = RawDocument(
@@ -381,7 +385,11 @@ def read_document(
         n_bytes=len(data),
     )
     claimed = _SUFFIX_FORMAT.get(suffix)
-    if claimed is not None and claimed != sniffed.format and {claimed, sniffed.format} != {"txt", "md"}:
+    if (
+        claimed is not None
+        and claimed != sniffed.format
+        and {claimed, sniffed.format} != {"txt", "md"}
+    ):
         doc.warnings.append(
             f"extension {suffix} does not match the content, which is {sniffed.format.upper()}; "
             f"read as {sniffed.format.upper()}"
@@ -425,7 +433,9 @@ def _read_bytes(path: Path, max_bytes: int, fail) -> bytes:
     except PermissionError:
         raise fail("permission_denied", _PERMISSION_MESSAGE) from None
     except IsADirectoryError:
-        raise fail("is_directory", "is a folder, not a file; pass the report files inside it") from None
+        raise fail(
+            "is_directory", "is a folder, not a file; pass the report files inside it"
+        ) from None
     except OSError as error:
         raise fail("not_found", f"cannot read the file ({error.strerror or error})") from None
     if len(data) > max_bytes:
@@ -469,7 +479,8 @@ def _read_pdf(data: bytes, doc: RawDocument, max_pages: int, fail) -> None:
             raise fail(
                 "encrypted_pdf",
                 "PDF is password-protected (encrypted), so its text cannot be read; obtain an "
-                "unprotected copy or decrypt it (qpdf --password=PASSWORD --decrypt in.pdf out.pdf)",
+                "unprotected copy, or decrypt it if you have the password "
+                "(qpdf --password=PASSWORD --decrypt in.pdf out.pdf)",
             ) from None
         raise fail(
             "corrupt_pdf",
@@ -502,9 +513,13 @@ def _read_pdf(data: bytes, doc: RawDocument, max_pages: int, fail) -> None:
         pdf.close()
 
     if len(failed) == n_pages:
-        raise fail("corrupt_pdf", "PDF is corrupt: none of its pages can be loaded; download it again")
+        raise fail(
+            "corrupt_pdf", "PDF is corrupt: none of its pages can be loaded; download it again"
+        )
     if failed:
-        doc.warnings.append(f"{len(failed)} page(s) could not be loaded and are empty: {_page_list(failed)}")
+        doc.warnings.append(
+            f"{len(failed)} page(s) could not be loaded and are empty: {_page_list(failed)}"
+        )
     n_chars = sum(len("".join(page.split())) for page in doc.pages)
     if n_chars < MIN_PDF_CHARS_PER_PAGE * n_pages:
         raise fail(
@@ -636,9 +651,9 @@ class _DocxReader:
     def body_pages(self) -> list[list[str]]:
         pages: list[list[str]] = [[]]
         for kind, text in self._blocks(self.document.element.body):
-            if kind == "page":
+            if kind == "page" or (kind == "page_before" and pages[-1]):
                 pages.append([])
-            elif text:
+            elif kind == "block" and text:
                 pages[-1].append(text)
         while len(pages) > 1 and not pages[-1]:
             pages.pop()
@@ -659,7 +674,7 @@ class _DocxReader:
     def _paragraph_blocks(self, p) -> Iterator[tuple[str, str]]:
         style_id = _child_val(p, "pPr", "pStyle")
         if self._property(p, style_id, "pageBreakBefore"):
-            yield "page", ""
+            yield "page_before", ""  # Word adds no blank page when already at the top of one
         segments, boxes = self._runs_text(p)
         prefix = self.numbering.label(p, style_id, self.styles)
         heading = self._is_heading(p, style_id)
@@ -830,7 +845,10 @@ class _WordNumbering:
                 start = _child_val(override, "startOverride")
                 if start is not None:
                     overrides[_int(override.get(_w("ilvl")), 0)] = _int(start, 1)
-            self.nums[num.get(_w("numId")) or ""] = (_child_val(num, "abstractNumId") or "", overrides)
+            self.nums[num.get(_w("numId")) or ""] = (
+                _child_val(num, "abstractNumId") or "",
+                overrides,
+            )
 
     def label(self, p, style_id: str | None, styles: dict[str, Any]) -> str | None:
         num_id, ilvl = _child_val(p, "pPr", "numPr", "numId"), _child_val(p, "pPr", "numPr", "ilvl")
@@ -873,7 +891,9 @@ class _WordNumbering:
         def substitute(match: re.Match) -> str:
             index = int(match.group(1)) - 1
             lv = levels.get(index, {"start": 1, "fmt": "decimal"})
-            value = counters[index] if 0 <= index < 9 and counters[index] is not None else lv["start"]
+            value = (
+                counters[index] if 0 <= index < 9 and counters[index] is not None else lv["start"]
+            )
             return _format_number(value, "decimal" if spec["legal"] else lv["fmt"])
 
         label = re.sub(r"%([1-9])", substitute, spec["text"]).strip()
@@ -988,7 +1008,9 @@ _HTML_BLOCK = {
 } | _HTML_HEADINGS
 
 
-def _read_html(data: bytes, text: str, encoding_warning: str | None, doc: RawDocument, fail) -> None:
+def _read_html(
+    data: bytes, text: str, encoding_warning: str | None, doc: RawDocument, fail
+) -> None:
     declared = _declared_charset(text)
     if declared and encoding_warning:
         try:
@@ -1039,12 +1061,16 @@ def _read_html(data: bytes, text: str, encoding_warning: str | None, doc: RawDoc
 
 
 def _declared_charset(text: str) -> str | None:
-    match = re.search(r"<meta[^>]{0,200}?charset\s*=\s*[\"']?([\w.:-]+)", text[:4096], re.IGNORECASE)
+    match = re.search(
+        r"<meta[^>]{0,200}?charset\s*=\s*[\"']?([\w.:-]+)", text[:4096], re.IGNORECASE
+    )
     if match is None:
         return None
     charset = match.group(1).lower()
     # As browsers do (WHATWG): pages labelled Latin-1 or ASCII are decoded as Windows-1252.
-    return "cp1252" if charset in {"iso-8859-1", "latin1", "latin-1", "us-ascii", "ascii"} else charset
+    return (
+        "cp1252" if charset in {"iso-8859-1", "latin1", "latin-1", "us-ascii", "ascii"} else charset
+    )
 
 
 def _drop_html_chrome(soup) -> None:
@@ -1070,10 +1096,18 @@ def _drop_html_chrome(soup) -> None:
 
 
 def _is_chrome_by_name(tag) -> bool:
+    """A cookie banner, breadcrumb trail or skip link, judged by class or id.
+
+    Pages sometimes flag a whole wrapper (``<div class="cookies-accepted">``), so only short
+    elements count: a banner is a sentence or two, never the report.
+    """
     classes = tag.get("class") or []
-    names = " ".join([*(classes if isinstance(classes, list) else [classes]), str(tag.get("id") or "")])
-    names = names.lower()
-    return any(word in names for word in _HTML_CHROME_WORDS)
+    names = " ".join(
+        [*(classes if isinstance(classes, list) else [classes]), str(tag.get("id") or "")]
+    )
+    if not any(word in names.lower() for word in _HTML_CHROME_WORDS):
+        return False
+    return len(tag.get_text(" ").split()) < 200
 
 
 def _largest_article(soup):
@@ -1128,7 +1162,10 @@ def _html_blocks(root) -> list[str]:
             continue
         if name == "tr" and _is_data_row(node):
             flush()
-            cells = [_collapse(cell.get_text(" ")) for cell in node.find_all(("td", "th"), recursive=False)]
+            cells = [
+                _collapse(cell.get_text(" "))
+                for cell in node.find_all(("td", "th"), recursive=False)
+            ]
             if any(cells):
                 blocks.append(" | ".join(cells))
             continue
@@ -1137,8 +1174,8 @@ def _html_blocks(root) -> list[str]:
             if name in _HTML_HEADINGS:
                 heading_depth += 1
             stack.append((True, node))
-        else:
-            buffer.append(" ") if name in {"img", "wbr"} else None
+        elif name in {"img", "wbr"}:
+            buffer.append(" ")
         stack.extend((False, child) for child in reversed(list(node.children)))
     flush()
     return blocks

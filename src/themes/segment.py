@@ -80,6 +80,13 @@ class Passage:
     char_end: int = 0
 
 
+_TITLE_HEADING = re.compile(
+    r"(serious|significant) case review|practice review|learning review|case management review|"
+    r"national review|safeguarding (children )?(board|partnership)|child protection committee",
+    re.I,
+)
+
+
 def section_type_for(heading: str) -> str:
     """Map a heading's words to one of :data:`SECTION_TYPES` ("other" when nothing matches).
 
@@ -90,6 +97,8 @@ def section_type_for(heading: str) -> str:
         'recommendations'
     """
     words = re.sub(r"^\s*(\d{1,2}(\.\d+)*\.?|[A-Z]\.|[IVX]+\.)\s+", "", heading).strip()
+    if _TITLE_HEADING.search(words) and not re.match(r"^\d", heading.strip()):
+        return "front_matter"  # the report's title ("Serious Case Review: Child M"), not a section
     for pattern, section in _SECTION_PATTERNS:
         if pattern.search(words):
             return section
@@ -99,6 +108,9 @@ def section_type_for(heading: str) -> str:
 def normalise_text(text: str) -> str:
     """NFKC-normalise, unify line ends, mark redactions, strip control characters (keeps U+FFFE)."""
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x02", "\ufffe")
+    # PDFium ends a soft-hyphenated line with U+FFFE and no newline, so whatever was drawn next (the
+    # rest of the word, or a running header at the page end) runs on: restore the line break.
+    text = re.sub("\ufffe(?!\n)", "\ufffe\n", text)
     text = unicodedata.normalize("NFKC", text)
     text = text.replace("\u00ad", "")  # soft hyphens that survived as characters
     text = _REDACTION.sub("[redacted]", text)
@@ -110,7 +122,7 @@ def _edge_key(line: str) -> str:
     return _DIGITS.sub("#", _WS.sub(" ", line.strip().lower()))
 
 
-def find_running_lines(pages: list[list[str]], zone: int = 3, min_share: float = 0.4) -> set[str]:
+def find_running_lines(pages: list[list[str]], zone: int = 5, min_share: float = 0.4) -> set[str]:
     """Return the normalised keys of lines repeated at page tops/bottoms (headers and footers).
 
     A line counts when its digit-insensitive form sits within ``zone`` lines of the top or bottom of
@@ -174,8 +186,18 @@ def clean_pages(pages: list[str]) -> tuple[list[list[str]], list[str]]:
     return out, removed
 
 
-def _is_heading_line(line: str, next_line: str | None) -> bool:
+def _is_heading_line(line: str, prev_line: str | None) -> bool:
     s = line.strip()
+    if s.startswith(HEADING_MARK.strip()):
+        return True
+    # A heading starts a block: after a blank line, a sentence end or nothing. A wrapped line that
+    # happens to read "learning" or "Background" mid-paragraph is not one.
+    prev = (prev_line or "").strip()
+    mid_paragraph = prev and not prev.endswith((".", ":", "!", "?", '"', "\u201d", ")", "]"))
+    if mid_paragraph and not _HEADING_NUMBERED.match(s) and not _HEADING_NUMBERED.match(prev):
+        return False
+    if not s[:1].isupper() and not s[:1].isdigit():
+        return False
     if not s or len(s) > 100 or s.endswith((".", ",", ";")) and not _UNNUMBERED_HEADINGS.match(s):
         return False
     if _PARA_NO.match(s):
@@ -190,7 +212,12 @@ def _is_heading_line(line: str, next_line: str | None) -> bool:
     return bool(_UNNUMBERED_HEADINGS.match(s))
 
 
-def _join_lines(lines: list[str]) -> str:
+def _join_lines(lines: list[str], marked_hyphens: bool = False) -> str:
+    """Join wrapped lines into one paragraph.
+
+    With ``marked_hyphens`` (PDFium text) soft hyphens arrive as U+FFFE, so a plain "-" at a line end
+    is a real hyphen ("life-threatening") and is kept; in plain-text dumps it is usually typesetting.
+    """
     out = ""
     for ln in lines:
         ln = _WS.sub(" ", ln.strip())
@@ -199,7 +226,7 @@ def _join_lines(lines: list[str]) -> str:
         if out.endswith("\ufffe"):
             out = out[:-1] + ln
         elif re.search(r"[a-z]-$", out) and ln[:1].islower():
-            out = out[:-1] + ln
+            out = out + ln if marked_hyphens else out[:-1] + ln
         else:
             out = f"{out} {ln}" if out else ln
     return out.replace("\ufffe", "")
@@ -212,8 +239,13 @@ _DATE_START = re.compile(
 _TIMESCALE_END = re.compile(r"^(\d{1,2}\s+months?|immediate(ly)?|ongoing|complete[d]?|\d{1,2}\s+weeks?)$", re.I)
 
 
-def segment_lines(pages: list[list[str]]) -> list[Passage]:
-    """Turn cleaned page lines into passages, splitting at headings, numbers and blank lines."""
+def segment_lines(pages: list[list[str]], marked_hyphens: bool = False) -> list[Passage]:
+    """Turn cleaned page lines into passages, splitting at headings, numbers and blank lines.
+
+    Args:
+        pages: Cleaned lines per page (from :func:`clean_pages`).
+        marked_hyphens: True for PDFium text, whose soft hyphens are marked (see ``_join_lines``).
+    """
     passages: list[Passage] = []
     heading, section = "", "front_matter"
     buf: list[str] = []
@@ -222,24 +254,43 @@ def segment_lines(pages: list[list[str]]) -> list[Passage]:
 
     def flush():
         nonlocal buf, buf_no
-        text = _join_lines(buf)
+        text = _join_lines(buf, marked_hyphens)
         if text:
             passages.append(Passage(section, heading, buf_no, buf_page, text))
         buf, buf_no = [], None
 
     flat = [(pno, ln) for pno, lines in enumerate(pages, start=1) for ln in lines]
+    skip_next = False
     for i, (pno, line) in enumerate(flat):
+        if skip_next:
+            skip_next = False
+            continue
         s = line.strip()
-        nxt = flat[i + 1][1] if i + 1 < len(flat) else None
+        nxt = flat[i + 1][1].strip() if i + 1 < len(flat) else ""
+        if (
+            _HEADING_NUMBERED.match(s)
+            and nxt
+            and len(nxt) < 50
+            and not nxt.endswith(".")
+            and not _PARA_NO.match(nxt)
+            and not _is_heading_line(s, None)
+            and _is_heading_line(f"{s} {nxt}", None)
+        ):
+            # A heading wrapped over two lines (narrow two-column pages): read it whole.
+            s, skip_next = f"{s} {nxt}", True
+        # The first line of a page follows a page break, which is as good as a blank line.
+        prev = flat[i - 1][1] if i > 0 and flat[i - 1][0] == pno else None
         if not s:
             if table_mode is None:
                 flush()
             continue
-        if _is_heading_line(s, nxt):
+        if _is_heading_line(s, prev):
             flush()
-            heading = _WS.sub(" ", s)
+            heading = _WS.sub(" ", s.removeprefix(HEADING_MARK.strip())).strip()
             section = section_type_for(heading)
             table_mode = None
+            if section == "front_matter":  # a title: keep its words, metadata lives there
+                passages.append(Passage(section, heading, None, pno, heading))
             continue
         if re.match(r"^date\s+agency\s+event", s, re.I) or re.match(r"^recommendation\s+lead agency\s+timescale", s, re.I):
             flush()
@@ -274,9 +325,11 @@ def segment_blocks(blocks: list[list[str]]) -> list[Passage]:
                 continue
             if text.startswith(HEADING_MARK.strip()):
                 heading = text[len(HEADING_MARK.strip()):].strip()
-                section = section_type_for(heading) if passages or section != "front_matter" else section_type_for(heading)
+                section = section_type_for(heading)
                 if section == "other" and not passages:
-                    section = "front_matter"
+                    section = "front_matter"  # an unrecognised first heading is the title
+                if section == "front_matter":
+                    passages.append(Passage(section, heading, None, pno, heading))
                 continue
             if _PAGE_NO.match(text) or _BANNER.match(text) or (_DOT_LEADER.search(text) and len(text) < 140):
                 continue

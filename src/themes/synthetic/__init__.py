@@ -133,6 +133,16 @@ def write_corpus(docs: list[Document], out: Path, n_jobs: int = 1) -> list[dict]
                         "labels": para.labels, "rec_types": para.rec_types, "addresses": para.addresses,
                         "asks_about": para.asks_about, "passage_ref": para.passage_ref, "variant": para.variant,
                     }, ensure_ascii=False, sort_keys=True) + "\n")
+    with open(out / "annotations" / "layout.jsonl", "w", encoding="utf-8") as fh:
+        # Layout ground truth: what noise each file carries, so leakage can be measured exactly.
+        for doc, row in zip(docs, rows, strict=True):
+            fh.write(json.dumps({
+                "report_id": doc.report_id, "file": row["file"], "running_header": doc.running_header,
+                "running_footer": doc.running_footer, "watermark": doc.watermark,
+                "restricted_banner": doc.restricted_banner, "hyphenated": doc.hyphenate,
+                "two_column_analysis": doc.file_format == "pdf" and doc.style_seed % 5 == 0,
+                "statutory_basis": doc.statutory_basis,
+            }, ensure_ascii=False, sort_keys=True) + "\n")
     with open(out / "annotations" / "splits.csv", "w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh, lineterminator="\n")
         writer.writerow(["review_id", "split"])

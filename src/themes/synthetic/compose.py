@@ -425,6 +425,22 @@ def _executive_summary(case: Case, body: list[Section], rng: random.Random) -> D
     return _document(case, "executive_summary", sections, rng)
 
 
+def statutory_basis(case: Case) -> str:
+    """The cover line naming the guidance in force, which is how real reports reveal their regime."""
+    if case.national:
+        return "A national review under the Children Act 2004 as amended by the Children and Social Work Act 2017"
+    if case.nation == "england":
+        edition = max(y for y in (1999, 2006, 2010, 2013, 2015, 2018, 2023) if y <= case.incident_year)
+        return f"Conducted under Working Together to Safeguard Children ({edition})"
+    if case.nation == "wales":
+        if case.regime["abbrev"] == "CPR":
+            return "Conducted under the Social Services and Well-being (Wales) Act 2014 and the Welsh Government's Child Practice Review guidance"
+        return "Conducted under Welsh Assembly Government guidance, Safeguarding Children: Working Together under the Children Act 2004"
+    if case.nation == "scotland":
+        return "Conducted under the National Guidance for Child Protection in Scotland"
+    return "Conducted under the Safeguarding Board Act (Northern Ireland) 2011" if case.year >= 2013 else "Conducted under the Co-operating to Safeguard Children guidance for Northern Ireland"
+
+
 KIND_LABEL = {"overview": "Overview Report", "executive_summary": "Executive Summary", "national_review": "National Review", "learning_brief": "Learning Brief"}
 
 
@@ -448,7 +464,10 @@ def _document(case: Case, kind: str, sections: list[Section], rng: random.Random
     ][header_style]
     footer_style = rng.choice(["page_of", "bare", "published"])
     footer = {"page_of": "Page {page} of {pages}", "bare": "{page}", "published": f"{review_type} published {case.pub_month:02d}.{case.year % 100:02d}   {{page}}"}[footer_style]
-    slug = re.sub(r"[^a-z0-9]+", "-", f"{case.area} {abbrev} {case.pseudonym} {kind} {case.year}".lower()).strip("-")
+    if case.national:
+        slug = re.sub(r"[^a-z0-9]+", "-", f"national review {title.split(':')[0]} {case.year}".lower()).strip("-")
+    else:
+        slug = re.sub(r"[^a-z0-9]+", "-", f"{case.area} {abbrev} {case.pseudonym} {kind} {case.year}".lower()).strip("-")
     return Document(
         file_stem=slug,
         report_id=f"{case.review_id}-{'es' if kind == 'executive_summary' else 'ov'}",
@@ -464,8 +483,8 @@ def _document(case: Case, kind: str, sections: list[Section], rng: random.Random
         child_pseudonym=case.pseudonym if not case.national else "",
         child_age_months=case.age_months if not case.national else -1,
         child_sex=case.sex if not case.national else "",
-        outcome=case.outcome,
-        incident_date=f"{case.incident_year}-{case.incident_month:02d}",
+        outcome=case.outcome if not case.national else "",
+        incident_date=f"{case.incident_year}-{case.incident_month:02d}" if not case.national else "",
         author=case.author,
         split=case.split,
         running_header=running_header,
@@ -477,4 +496,5 @@ def _document(case: Case, kind: str, sections: list[Section], rng: random.Random
         hyphenate=rng.random() < 0.5,
         footer_style=footer_style,
         style_seed=rng.randrange(1_000_000),
+        statutory_basis=statutory_basis(case),
     )

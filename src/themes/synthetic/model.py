@@ -68,6 +68,7 @@ class Document:
     running_header: str
     running_footer: str
     sections: list[Section] = field(default_factory=list)
+    statutory_basis: str = ""  # cover line naming the guidance the review was held under
     watermark: str | None = None
     restricted_banner: str | None = None
     redactions: bool = False

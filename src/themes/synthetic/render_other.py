@@ -50,6 +50,7 @@ def render_docx(doc: Document, path: Path) -> int:
     d.add_paragraph(doc.partnership)
     d.add_heading(doc.title, level=0)
     d.add_paragraph(KIND_LABEL[doc.document_kind])
+    d.add_paragraph(doc.statutory_basis)
     d.add_paragraph(f"Publication date: {_published(doc)}")
     d.add_paragraph(f"Lead reviewer: {doc.author}")
     d.add_page_break()
@@ -113,6 +114,7 @@ def render_html(doc: Document, path: Path) -> int:
         f'<p class="partnership">{escape(doc.partnership)}</p>',
         f"<h1>{escape(doc.title)}</h1>",
         f'<p class="doc-kind">{KIND_LABEL[doc.document_kind]}</p>',
+        f'<p class="basis">{escape(doc.statutory_basis)}</p>',
         f'<p class="meta">Published {_published(doc)}. Independent reviewer: {escape(doc.author)}.</p>',
     ]
     if doc.restricted_banner:
@@ -162,7 +164,7 @@ def _hyphen_wrap(text: str, width: int, hyphenate: bool) -> list[str]:
 
 def render_txt(doc: Document, path: Path) -> int:
     """Write ``doc`` as a pdftotext-style dump (form feeds, running headers, page numbers)."""
-    lines: list[str] = [doc.partnership, "", doc.title, KIND_LABEL[doc.document_kind], f"Published: {_published(doc)}", ""]
+    lines: list[str] = [doc.partnership, "", doc.title, KIND_LABEL[doc.document_kind], doc.statutory_basis, f"Published: {_published(doc)}", ""]
     pages: list[list[str]] = [lines]
     body: list[str] = ["Contents", ""] + [f"{s.title} {'.' * max(3, 70 - len(s.title))} {3 + i}" for i, s in enumerate(doc.sections)]
     pages.append(body)
@@ -189,7 +191,7 @@ def render_txt(doc: Document, path: Path) -> int:
 
 def render_markdown(doc: Document, path: Path) -> int:
     """Write ``doc`` as Markdown (headings as ``#``; numbered paragraphs kept)."""
-    out = [f"# {doc.title}", "", f"**{doc.partnership}**", "", f"{KIND_LABEL[doc.document_kind]}. Published {_published(doc)}.", ""]
+    out = [f"# {doc.title}", "", f"**{doc.partnership}**", "", f"{KIND_LABEL[doc.document_kind]}. Published {_published(doc)}.", "", doc.statutory_basis, ""]
     for s in doc.sections:
         out += [f"## {s.title}", ""]
         if s.table_header:

@@ -130,7 +130,7 @@ def render_pdf(doc: Document, path: Path) -> int:
 
     story = [Spacer(1, 30 * mm), Paragraph(escape(doc.partnership), styles["cover"]), Paragraph(escape(doc.title), styles["title"])]
     kind = {"overview": "Overview Report", "executive_summary": "Executive Summary", "national_review": "National Review", "learning_brief": "Learning Brief"}[doc.document_kind]
-    story += [Paragraph(kind, styles["cover"]), Paragraph(f"Independent reviewer: {escape(doc.author)}", styles["cover"])]
+    story += [Paragraph(kind, styles["cover"]), Paragraph(escape(doc.statutory_basis), styles["cover"]), Paragraph(f"Independent reviewer: {escape(doc.author)}", styles["cover"])]
     month, year = doc.publication_date.split("-")[1], doc.publication_year
     from themes.synthetic.compose import MONTHS
 
