@@ -1,4 +1,4 @@
-"""The bundled fictional corpus: counts, checksums, gold splits, reproducibility, and the library."""
+"""The bundled fictional corpus: counts, checksums, gold splits, reproducibility, the library."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import hashlib
 import json
 import re
 from collections import Counter
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -20,10 +19,34 @@ CORPUS = settings().corpus_dir
 
 # Real places, partnerships and publicly named children that must never appear in our fiction.
 REAL_NAMES = [
-    "Norfolk", "Hertfordshire", "Bolton", "Kirklees", "Hackney", "Gwent", "Northamptonshire",
-    "Cumbria", "Bradford", "Gloucestershire", "Derbyshire", "Newcastle", "Birmingham", "Haringey",
-    "Rochdale", "Labinjo", "Hobson", "Pelka", "Connelly", "Climbi", "Hamzah", "Solihull", "Coventry",
-    "Essex", "Sheffield", "Tees", "Lincolnshire", "Hesley",
+    "Norfolk",
+    "Hertfordshire",
+    "Bolton",
+    "Kirklees",
+    "Hackney",
+    "Gwent",
+    "Northamptonshire",
+    "Cumbria",
+    "Bradford",
+    "Gloucestershire",
+    "Derbyshire",
+    "Newcastle",
+    "Birmingham",
+    "Haringey",
+    "Rochdale",
+    "Labinjo",
+    "Hobson",
+    "Pelka",
+    "Connelly",
+    "Climbi",
+    "Hamzah",
+    "Solihull",
+    "Coventry",
+    "Essex",
+    "Sheffield",
+    "Tees",
+    "Lincolnshire",
+    "Hesley",
 ]
 
 
@@ -50,7 +73,9 @@ def test_bundled_corpus_meets_the_required_counts(manifest):
     assert set(manifest["nation"]) == {"england", "wales", "scotland", "northern_ireland"}
     assert set(manifest["outcome"]) >= {"death", "serious_harm"}
     assert manifest["child_age_months"].dropna().between(0, 215).all()
-    assert (manifest.groupby("review_id").size() > 1).sum() >= 10, "some reviews need summary + overview"
+    assert (manifest.groupby("review_id").size() > 1).sum() >= 10, (
+        "some reviews need summary + overview"
+    )
 
 
 def test_manifest_checksums_match_the_files(manifest):
@@ -64,9 +89,17 @@ def test_gold_splits_are_by_review_and_test_wordings_never_appear_in_train(gold)
     assert set(gold["split"]) == {"train", "dev", "test"}
     labelled = gold[gold["passage_ref"].notna()]
     train_texts = set(labelled.loc[labelled["split"] == "train", "text"])
-    train_variants = set(zip(labelled.loc[labelled["split"] == "train", "passage_ref"], labelled.loc[labelled["split"] == "train", "variant"], strict=True))
+    train_variants = set(
+        zip(
+            labelled.loc[labelled["split"] == "train", "passage_ref"],
+            labelled.loc[labelled["split"] == "train", "variant"],
+            strict=True,
+        )
+    )
     test = labelled[labelled["split"] == "test"]
-    assert not any((r, v) in train_variants for r, v in zip(test["passage_ref"], test["variant"], strict=True))
+    assert not any(
+        (r, v) in train_variants for r, v in zip(test["passage_ref"], test["variant"], strict=True)
+    )
     assert not (set(test["text"]) & train_texts)
 
 
@@ -105,7 +138,9 @@ def test_small_corpus_is_byte_identical_for_the_same_seed(tmp_path):
     a = build_corpus(tmp_path / "a", n_reviews=3, seed=7, formats="pdf,docx,html,txt,md")
     b = build_corpus(tmp_path / "b", n_reviews=3, seed=7, formats="pdf,docx,html,txt,md")
     assert [r["sha256"] for r in a] == [r["sha256"] for r in b]
-    assert (tmp_path / "a" / "annotations" / "passages.jsonl").read_bytes() == (tmp_path / "b" / "annotations" / "passages.jsonl").read_bytes()
+    assert (tmp_path / "a" / "annotations" / "passages.jsonl").read_bytes() == (
+        tmp_path / "b" / "annotations" / "passages.jsonl"
+    ).read_bytes()
     c = build_corpus(tmp_path / "c", n_reviews=3, seed=8, formats="pdf")
     assert [r["sha256"] for r in c] != [r["sha256"] for r in a][: len(c)]
 
@@ -115,7 +150,9 @@ def test_bundled_corpus_regenerates_byte_identically_from_source(tmp_path, manif
     from themes.synthetic import build_bundled_corpus
 
     rows = build_bundled_corpus(tmp_path / "corpus")
-    assert {r["file"]: r["sha256"] for r in rows} == dict(zip(manifest["file"], manifest["sha256"], strict=True))
+    assert {r["file"]: r["sha256"] for r in rows} == dict(
+        zip(manifest["file"], manifest["sha256"], strict=True)
+    )
 
 
 def test_large_corpus_scales_report_length(tmp_path):
@@ -129,7 +166,9 @@ def test_trend_design_is_visible_in_the_gold_labels(gold, manifest):
     """Rising exploitation and online harm, COVID-19 only around 2020-22, as the data card says."""
     counted = gold[gold["section_type"] != "terms_of_reference"]
     present = counted.explode("labels").dropna(subset=["labels"])
-    present = present[present["labels"].map(lambda lab: lab["polarity"] in {"concern", "good_practice"})]
+    present = present[
+        present["labels"].map(lambda lab: lab["polarity"] in {"concern", "good_practice"})
+    ]
     present = present.assign(theme=present["labels"].map(lambda lab: lab["theme"]))
     years = manifest.drop_duplicates("review_id").set_index("review_id")["publication_year"]
     by_review = present.groupby("theme")["review_id"].unique()
@@ -138,7 +177,10 @@ def test_trend_design_is_visible_in_the_gold_labels(gold, manifest):
         reviews = [r for r in years.index if first <= years[r] <= last]
         return sum(r in set(by_review.get(theme, [])) for r in reviews) / len(reviews)
 
-    assert share("exploitation_extrafamilial_harm", 2019, 2025) > share("exploitation_extrafamilial_harm", 2008, 2013) + 0.2
+    assert (
+        share("exploitation_extrafamilial_harm", 2019, 2025)
+        > share("exploitation_extrafamilial_harm", 2008, 2013) + 0.2
+    )
     assert share("online_harm", 2019, 2025) > share("online_harm", 2008, 2013) + 0.2
     assert share("policy_procedures", 2008, 2012) > share("policy_procedures", 2020, 2025) + 0.2
     assert share("covid_19", 2020, 2022) > 0.4

@@ -1,8 +1,8 @@
 """The ``themes`` command line.
 
-Each subcommand is a thin wrapper over a library function, so everything the CLI does can also be done
-from Python. User mistakes print one line (``themes: error: ...``) and exit with status 2; a run that
-finishes but with recorded per-file problems exits 0 unless ``--strict`` is given.
+Each subcommand is a thin wrapper over a library function, so everything the CLI does can also be
+done from Python. User mistakes print one line (``themes: error: ...``) and exit with status 2; a
+run that finishes but with recorded per-file problems exits 0 unless ``--strict`` is given.
 """
 
 from __future__ import annotations
@@ -94,6 +94,43 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
     return EXIT_PARTIAL if (args.strict and n_err) else 0
 
 
+def _cmd_run(args: argparse.Namespace) -> int:
+    from themes.pipeline import RunConfig, run_pipeline
+
+    source = args.source or str(settings().corpus_dir)
+    if args.backend == "dask" and not args.scheduler:
+        raise ThemesError("--backend dask needs --scheduler ADDRESS (e.g. tcp://10.0.0.5:8786)")
+    config = RunConfig(
+        source=source,
+        out=args.out,
+        manifest=args.manifest,
+        codebook=args.codebook,
+        n_jobs=args.n_jobs,
+        backend=args.backend,
+        scheduler=args.scheduler,
+        topics=args.topics,
+    )
+    result = run_pipeline(config)
+    reports = result.corpus.reports
+    print(
+        f"Analysed {reports['review_id'].nunique()} reviews ({len(reports)} documents); "
+        f"{len(result.corpus.errors)} file problem(s) recorded."
+    )
+    for stage, why in result.skipped.items():
+        print(f"  not run: {stage} ({why})")
+    print(f"Outputs in {result.out.resolve()}:")
+    for name, path in result.outputs.items():
+        print(f"  {name}: {path}")
+    if reports.empty:
+        raise ThemesError(f"{source}: no report could be loaded")
+    bad = (
+        int((result.corpus.errors["error_type"] != "warning").sum())
+        if len(result.corpus.errors)
+        else 0
+    )
+    return EXIT_PARTIAL if (args.strict and bad) else 0
+
+
 def _cmd_codebook(args: argparse.Namespace) -> int:
     from themes.codebook import cli_codebook
 
@@ -126,7 +163,9 @@ def _args_synth(p):
         default="pdf",
         help="comma-separated mix of pdf,docx,html,txt,md, or 'mixed' for a PDF-heavy mix",
     )
-    p.add_argument("--pages", type=int, default=None, help="aim for about this many pages per report")
+    p.add_argument(
+        "--pages", type=int, default=None, help="aim for about this many pages per report"
+    )
     p.add_argument("--bundled", action="store_true", help="build the bundled corpus exactly")
     _add_jobs(p)
 
@@ -134,7 +173,9 @@ def _args_synth(p):
 def _args_ingest(p):
     p.add_argument("source", help="folder (or single file) of review reports: PDF, DOCX, HTML, TXT")
     _add_out(p, None, "folder for reports/passages/recommendations/errors Parquet tables")
-    p.add_argument("--manifest", help="CSV of known metadata, one row per file (overrides extraction)")
+    p.add_argument(
+        "--manifest", help="CSV of known metadata, one row per file (overrides extraction)"
+    )
     p.add_argument("--strict", action="store_true", help="exit non-zero if any file failed")
     p.add_argument("--no-cache", action="store_true", help="parse every file again")
     _add_jobs(p)
@@ -209,14 +250,22 @@ COMMANDS: dict[str, tuple[str, str, str, Callable, Callable]] = {
     "run": (
         "run the whole pipeline (ingest, tag, trends, summary) on a folder of reports",
         "Runs every stage and writes tables, figures and the thematic summary under --out.",
-        _examples("themes run", "themes run ~/reviews --manifest ~/reviews/meta.csv --out build/mine"),
+        _examples(
+            "themes run", "themes run ~/reviews --manifest ~/reviews/meta.csv --out build/mine"
+        ),
         _args_run,
-        _not_available("the end-to-end pipeline"),
+        _cmd_run,
     ),
     "ingest": (
         "parse a folder of PDF/DOCX/HTML/TXT reports into Parquet tables",
-        "Reads every file, cleans and segments it, extracts metadata, and records bad files in errors.",
-        _examples("themes ingest corpus --out build/tables", "themes ingest ~/reviews --out build/mine --n-jobs 2"),
+        (
+            "Reads every file, cleans and segments it, extracts metadata, and records bad files "
+            "in errors."
+        ),
+        _examples(
+            "themes ingest corpus --out build/tables",
+            "themes ingest ~/reviews --out build/mine --n-jobs 2",
+        ),
         _args_ingest,
         _cmd_ingest,
     ),
@@ -271,8 +320,14 @@ COMMANDS: dict[str, tuple[str, str, str, Callable, Callable]] = {
     ),
     "export": (
         "export tables as CSV, Parquet, Excel or a REFI-QDA project",
-        "The .qdpx project opens in NVivo, ATLAS.ti, MAXQDA or QualCoder with every tag as a coding.",
-        _examples("themes export build/demo --format xlsx -o build/themes.xlsx", "themes export build/demo --format qdpx -o build/themes.qdpx"),
+        (
+            "The .qdpx project opens in NVivo, ATLAS.ti, MAXQDA or QualCoder with every tag "
+            "as a coding."
+        ),
+        _examples(
+            "themes export build/demo --format xlsx -o build/themes.xlsx",
+            "themes export build/demo --format qdpx -o build/themes.qdpx",
+        ),
         _args_export,
         _not_available("exports"),
     ),
@@ -285,8 +340,14 @@ COMMANDS: dict[str, tuple[str, str, str, Callable, Callable]] = {
     ),
     "synth": (
         "generate a fictional corpus (the bundled one, or large ones for benchmarks)",
-        "Composes fictional review reports from the hand-written passage library and renders files.",
-        _examples("themes synth --bundled --out corpus", "themes synth --reviews 1500 --pages 50 --out build/big"),
+        (
+            "Composes fictional review reports from the hand-written passage library and "
+            "renders files."
+        ),
+        _examples(
+            "themes synth --bundled --out corpus",
+            "themes synth --reviews 1500 --pages 50 --out build/big",
+        ),
         _args_synth,
         _cmd_synth,
     ),
@@ -303,7 +364,9 @@ def build_parser() -> argparse.ArgumentParser:
             Load published reports, tag codebook themes with evidence, analyse trends,
             and write a thematic summary."""
         ),
-        epilog=_examples("themes run", "themes ingest corpus --out build/tables", "themes codebook"),
+        epilog=_examples(
+            "themes run", "themes ingest corpus --out build/tables", "themes codebook"
+        ),
         formatter_class=_Formatter,
     )
     parser.add_argument("--version", action="version", version=f"themes {__version__}")
@@ -343,7 +406,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("themes: interrupted", file=sys.stderr)
         return 130
-    except Exception as error:  # a bug, not a user mistake: say so in one line unless asked for more
+    except (
+        Exception
+    ) as error:  # a bug, not a user mistake: say so in one line unless asked for more
         if args.verbose:
             raise
         print(

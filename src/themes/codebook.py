@@ -105,7 +105,11 @@ SECTION_TYPES: tuple[str, ...] = (
 )
 FAMILIES: tuple[str, ...] = ("practice", "characteristic")
 # Hyland & Holme (2009) grouped recommendations into three higher-level classes.
-HIGHER_CLASSES: tuple[str, ...] = ("resource", "professional_action", "professional_knowledge_skill")
+HIGHER_CLASSES: tuple[str, ...] = (
+    "resource",
+    "professional_action",
+    "professional_knowledge_skill",
+)
 
 # Token-pattern keys the rule tagger supports (a deliberately small subset of spaCy's Matcher).
 PATTERN_KEYS: frozenset[str] = frozenset({"LOWER", "LEMMA", "OP", "IS_PUNCT", "LIKE_NUM"})
@@ -116,6 +120,8 @@ _OPS = frozenset({"?", "*", "+", "!"})
 _MAX_PATTERN_TOKENS = 12
 
 _ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+# A hyphen between letters or digits: spaCy's English tokenizer splits there.
+_INFIX_HYPHEN_RE = re.compile(r"[^\W_]-[^\W_]")
 _SEMVER_RE = re.compile(
     r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
     r"(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$"
@@ -159,33 +165,44 @@ def _check_id(value: str) -> str:
     return value
 
 
+def _check_token_text(key: str, text: str, where: str) -> None:
+    """Check one token's text: non-empty, lowercase, and kept by spaCy as a single token."""
+    if not text.strip():
+        raise ValueError(f"{where}: {key} value is empty")
+    if text != text.lower():
+        raise ValueError(f"{where}: {key} value {text!r} must be lowercase")
+    if any(ch.isspace() for ch in text):
+        raise ValueError(f"{where}: {key} value {text!r} holds several words; use one token each")
+    if _INFIX_HYPHEN_RE.search(text):
+        raise ValueError(
+            f"{where}: {key} value {text!r} can never match: spaCy splits hyphenated words "
+            "into separate tokens (e.g. 'self', '-', 'harm')"
+        )
+
+
 def _check_string_value(key: str, value: Any, where: str) -> None:
     if isinstance(value, str):
-        if not value.strip():
-            raise ValueError(f"{where}: {key} value is empty")
-        if value != value.lower():
-            raise ValueError(f"{where}: {key} value {value!r} must be lowercase")
+        _check_token_text(key, value, where)
         return
     if isinstance(value, dict):
         if len(value) != 1 or next(iter(value)) not in _SET_OPERATORS:
             raise ValueError(
                 f"{where}: {key} takes a string or a one-key mapping IN/NOT_IN, got {value!r}"
             )
-        (operator, items), = value.items()
+        ((operator, items),) = value.items()
         if not isinstance(items, list) or not items:
             raise ValueError(f"{where}: {key} {operator} needs a non-empty list")
         for item in items:
-            if not isinstance(item, str) or not item.strip():
+            if not isinstance(item, str):
                 raise ValueError(
-                    f"{where}: {key} {operator} items must be non-empty strings, got {item!r} "
-                    "(quote words YAML reads as booleans, such as \"no\" or \"on\")"
+                    f"{where}: {key} {operator} items must be strings, got {item!r} "
+                    '(quote words YAML reads as booleans or numbers, such as "no" or "47")'
                 )
-            if item != item.lower():
-                raise ValueError(f"{where}: {key} {operator} item {item!r} must be lowercase")
+            _check_token_text(f"{key} {operator}", item, where)
         return
     raise ValueError(
         f"{where}: {key} value must be a string, got {value!r} "
-        "(quote words YAML reads as booleans or numbers, such as \"no\" or \"47\")"
+        '(quote words YAML reads as booleans or numbers, such as "no" or "47")'
     )
 
 
@@ -198,7 +215,9 @@ def _check_pattern(pattern: list[dict[str, Any]]) -> list[dict[str, Any]]:
     if not pattern:
         raise ValueError("token pattern is empty")
     if len(pattern) > _MAX_PATTERN_TOKENS:
-        raise ValueError(f"token pattern has {len(pattern)} tokens; keep it to {_MAX_PATTERN_TOKENS}")
+        raise ValueError(
+            f"token pattern has {len(pattern)} tokens; keep it to {_MAX_PATTERN_TOKENS}"
+        )
     stars = 0
     for number, token in enumerate(pattern, start=1):
         where = f"token {number}"
@@ -410,7 +429,7 @@ class Codebook(_Frozen):
     @classmethod
     def _semver(cls, value: str) -> str:
         if not _SEMVER_RE.match(value):
-            raise ValueError(f"version {value!r} must look like MAJOR.MINOR.PATCH, e.g. \"1.0.0\"")
+            raise ValueError(f'version {value!r} must look like MAJOR.MINOR.PATCH, e.g. "1.0.0"')
         return value
 
     @model_validator(mode="after")
@@ -648,7 +667,9 @@ def _raise_for_contract(codebook: Codebook, root: yaml.Node, label: str) -> None
         missing = [i for i in contract if i not in present]
         if missing:
             line = _locate(root, (section,))
-            shown = ", ".join(missing[:6]) + (f" and {len(missing) - 6} more" if len(missing) > 6 else "")
+            shown = ", ".join(missing[:6]) + (
+                f" and {len(missing) - 6} more" if len(missing) > 6 else ""
+            )
             raise ThemesError(
                 f"{label}:{line}: {section}: missing contract id(s) {shown}; keep every id from "
                 "the contract (or load with require_contract=False)"
@@ -707,7 +728,9 @@ def load_codebook(path: str | Path | None = None, *, require_contract: bool = Tr
         raise ThemesError(f"{label}:1: the codebook must be a YAML mapping with 'themes' etc.")
     repeated = _duplicate_keys(root)
     if repeated:
-        raise ThemesError(f"{label}:{repeated[0]}: key {repeated[1]!r} appears twice in one mapping")
+        raise ThemesError(
+            f"{label}:{repeated[0]}: key {repeated[1]!r} appears twice in one mapping"
+        )
     _raise_for_duplicate_ids(data, root, label)
 
     try:

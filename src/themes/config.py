@@ -92,12 +92,20 @@ def settings_from_env(environ: dict[str, str] | None = None) -> Settings:
     env = os.environ if environ is None else environ
     root = Path(env["THEMES_HOME"]).resolve() if env.get("THEMES_HOME") else _find_project_root()
     default_out = (root / "build") if root else Path.home() / ".cache" / "safeguarding-themes"
-    output_dir = Path(env["THEMES_OUTPUT_DIR"]).resolve() if env.get("THEMES_OUTPUT_DIR") else default_out
-    cache_dir = Path(env["THEMES_CACHE_DIR"]).resolve() if env.get("THEMES_CACHE_DIR") else output_dir / "cache"
+    output_dir = (
+        Path(env["THEMES_OUTPUT_DIR"]).resolve() if env.get("THEMES_OUTPUT_DIR") else default_out
+    )
+    cache_dir = (
+        Path(env["THEMES_CACHE_DIR"]).resolve()
+        if env.get("THEMES_CACHE_DIR")
+        else output_dir / "cache"
+    )
     try:
         n_jobs = int(env.get("THEMES_N_JOBS", "1"))
     except ValueError:
-        raise ThemesError(f"THEMES_N_JOBS must be a whole number, got {env['THEMES_N_JOBS']!r}") from None
+        raise ThemesError(
+            f"THEMES_N_JOBS must be a whole number, got {env['THEMES_N_JOBS']!r}"
+        ) from None
     if n_jobs == 0 or n_jobs < -1:
         raise ThemesError(f"THEMES_N_JOBS must be -1 (all cores) or at least 1, got {n_jobs}")
     return Settings(

@@ -19,7 +19,8 @@ Table contracts (column names are public API; ARCHITECTURE.md):
 Examples:
     >>> import themes
     >>> corpus = themes.load_corpus(themes.settings().corpus_dir)  # doctest: +SKIP
-    >>> corpus.reports[["report_id", "nation", "review_type", "publication_year"]].head()  # doctest: +SKIP
+    >>> columns = ["report_id", "nation", "review_type", "publication_year"]
+    >>> corpus.reports[columns].head()  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -40,14 +41,42 @@ log = logging.getLogger("themes")
 
 LOADER_VERSION = "1.0.0"
 METADATA_FIELDS = (
-    "title", "nation", "review_type", "partnership", "publication_year", "publication_date",
-    "incident_date", "document_kind", "child_pseudonym", "child_age_months", "child_sex", "outcome",
+    "title",
+    "nation",
+    "review_type",
+    "partnership",
+    "publication_year",
+    "publication_date",
+    "incident_date",
+    "document_kind",
+    "child_pseudonym",
+    "child_age_months",
+    "child_sex",
+    "outcome",
 )
 REPORT_COLUMNS = [
-    "report_id", "review_id", *METADATA_FIELDS, "source_file", "format", "sha256", "n_pages",
-    "n_words", "loader_version", *[f"{f}_source" for f in METADATA_FIELDS],
+    "report_id",
+    "review_id",
+    *METADATA_FIELDS,
+    "source_file",
+    "format",
+    "sha256",
+    "n_pages",
+    "n_words",
+    "loader_version",
+    *[f"{f}_source" for f in METADATA_FIELDS],
 ]
-PASSAGE_COLUMNS = ["report_id", "passage_id", "section_type", "heading", "para_no", "page", "char_start", "char_end", "text"]
+PASSAGE_COLUMNS = [
+    "report_id",
+    "passage_id",
+    "section_type",
+    "heading",
+    "para_no",
+    "page",
+    "char_start",
+    "char_end",
+    "text",
+]
 RECOMMENDATION_COLUMNS = ["report_id", "rec_no", "passage_id", "text"]
 ERROR_COLUMNS = ["source_file", "stage", "error_type", "message"]
 SUPPORTED_SUFFIXES = {".pdf", ".docx", ".html", ".htm", ".txt", ".md", ".markdown", ".text"}
@@ -97,10 +126,22 @@ class Corpus:
     def read(cls, folder: str | Path) -> Corpus:
         """Read tables written by :meth:`save` (or ``themes ingest``)."""
         folder = Path(folder)
-        missing = [n for n in ("reports", "passages", "recommendations", "errors") if not (folder / f"{n}.parquet").is_file()]
+        missing = [
+            n
+            for n in ("reports", "passages", "recommendations", "errors")
+            if not (folder / f"{n}.parquet").is_file()
+        ]
         if missing:
-            raise ThemesError(f"{folder}: missing {', '.join(m + '.parquet' for m in missing)}; run 'themes ingest' first")
-        return cls(*(pd.read_parquet(folder / f"{n}.parquet") for n in ("reports", "passages", "recommendations", "errors")))
+            raise ThemesError(
+                f"{folder}: missing {', '.join(m + '.parquet' for m in missing)}; "
+                "run 'themes ingest' first"
+            )
+        return cls(
+            *(
+                pd.read_parquet(folder / f"{n}.parquet")
+                for n in ("reports", "passages", "recommendations", "errors")
+            )
+        )
 
 
 # ------------------------------------------------------------------------------------ one file
@@ -114,9 +155,17 @@ def parse_file(path: str, display_name: str | None = None) -> dict:
     try:
         raw = readers.read_document(path)
     except InputFileError as error:
-        return {"report": None, "passages": [], "errors": [_error(name, "read", error.error_type, error.message)]}
+        return {
+            "report": None,
+            "passages": [],
+            "errors": [_error(name, "read", error.error_type, error.message)],
+        }
     except Exception as error:  # noqa: BLE001 - one bad file must never stop the batch
-        return {"report": None, "passages": [], "errors": [_error(name, "read", "unexpected", f"{type(error).__name__}: {error}")]}
+        return {
+            "report": None,
+            "passages": [],
+            "errors": [_error(name, "read", "unexpected", f"{type(error).__name__}: {error}")],
+        }
     try:
         running = list(getattr(raw, "running_text", []) or [])
         if raw.blocks is not None:
@@ -142,15 +191,31 @@ def parse_file(path: str, display_name: str | None = None) -> dict:
         }
         errors = [_error(name, "read", "warning", w) for w in raw.warnings]
         if not passages:
-            errors.append(_error(name, "segment", "no_passages", "no text passages found after cleaning; is this a review report?"))
+            errors.append(
+                _error(
+                    name,
+                    "segment",
+                    "no_passages",
+                    "no text passages found after cleaning; is this a review report?",
+                )
+            )
             return {"report": None, "passages": [], "errors": errors}
         return {"report": report, "passages": [vars(p) for p in passages], "errors": errors}
     except Exception as error:  # noqa: BLE001 - recorded, never raised
-        return {"report": None, "passages": [], "errors": [_error(name, "segment", "unexpected", f"{type(error).__name__}: {error}")]}
+        return {
+            "report": None,
+            "passages": [],
+            "errors": [_error(name, "segment", "unexpected", f"{type(error).__name__}: {error}")],
+        }
 
 
 def _error(source_file: str, stage: str, error_type: str, message: str) -> dict:
-    return {"source_file": source_file, "stage": stage, "error_type": error_type, "message": message}
+    return {
+        "source_file": source_file,
+        "stage": stage,
+        "error_type": error_type,
+        "message": message,
+    }
 
 
 def _cached_parse(path: str, display: str, sha: str, cache_dir: str | None) -> dict:
@@ -212,11 +277,20 @@ def read_manifest(path: str | Path) -> pd.DataFrame:
     except Exception as error:  # noqa: BLE001
         raise ThemesError(f"{path}: cannot read manifest CSV ({error})") from None
     if "file" not in manifest.columns and "sha256" not in manifest.columns:
-        raise ThemesError(f"{path}: manifest needs a 'file' column (path relative to the corpus folder) or a 'sha256' column")
+        raise ThemesError(
+            f"{path}: manifest needs a 'file' column (path relative to the corpus folder) "
+            "or a 'sha256' column"
+        )
     return manifest
 
 
-def load_corpus(path: str | Path, manifest: str | Path | pd.DataFrame | None = None, n_jobs: int | None = None, cache_dir: str | Path | None = "default", show_progress: bool = True) -> Corpus:
+def load_corpus(
+    path: str | Path,
+    manifest: str | Path | pd.DataFrame | None = None,
+    n_jobs: int | None = None,
+    cache_dir: str | Path | None = "default",
+    show_progress: bool = True,
+) -> Corpus:
     """Load every report under ``path`` into a :class:`Corpus`.
 
     Args:
@@ -255,7 +329,11 @@ def load_corpus(path: str | Path, manifest: str | Path | pd.DataFrame | None = N
         cache_dir = settings().cache_dir / "parse"
     if manifest is None and root.is_dir() and (root / "manifest.csv").is_file():
         manifest = root / "manifest.csv"
-    manifest_df = manifest if isinstance(manifest, pd.DataFrame) else (read_manifest(manifest) if manifest is not None else None)
+    manifest_df = (
+        manifest
+        if isinstance(manifest, pd.DataFrame)
+        else (read_manifest(manifest) if manifest is not None else None)
+    )
 
     files = _list_files(root)
     base = root if root.is_dir() else root.parent
@@ -268,10 +346,21 @@ def load_corpus(path: str | Path, manifest: str | Path | pd.DataFrame | None = N
             pass
         sha = _sha256(f)
         if sha is None:
-            errors.append(_error(display, "read", "permission_denied" if f.exists() else "not_found", f"cannot read {display}: check the file's permissions"))
+            errors.append(
+                _error(
+                    display,
+                    "read",
+                    "permission_denied" if f.exists() else "not_found",
+                    f"cannot read {display}: check the file's permissions",
+                )
+            )
             continue
         if sha in seen:
-            errors.append(_error(display, "read", "duplicate_file", f"same content as {seen[sha]}; loaded once"))
+            errors.append(
+                _error(
+                    display, "read", "duplicate_file", f"same content as {seen[sha]}; loaded once"
+                )
+            )
             continue
         seen[sha] = display
         jobs.append((str(f), display, sha))
@@ -283,7 +372,9 @@ def load_corpus(path: str | Path, manifest: str | Path | pd.DataFrame | None = N
     if n_jobs == 1:
         results = [_cached_parse(p, d, s, cache) for p, d, s in iterator]
     else:
-        results = Parallel(n_jobs=n_jobs, batch_size=4)(delayed(_cached_parse)(p, d, s, cache) for p, d, s in iterator)
+        results = Parallel(n_jobs=n_jobs, batch_size=4)(
+            delayed(_cached_parse)(p, d, s, cache) for p, d, s in iterator
+        )
 
     reports, passages = [], []
     for result in results:
@@ -320,7 +411,12 @@ def _review_key(report: dict) -> str:
 _INT_FIELDS = {"publication_year", "child_age_months"}
 
 
-def _assemble(reports: list[dict], passages: list[list[dict]], errors: list[dict], manifest: pd.DataFrame | None) -> Corpus:
+def _assemble(
+    reports: list[dict],
+    passages: list[list[dict]],
+    errors: list[dict],
+    manifest: pd.DataFrame | None,
+) -> Corpus:
     taken: set[str] = set()
     by_file, by_sha = {}, {}
     if manifest is not None:
@@ -341,7 +437,9 @@ def _assemble(reports: list[dict], passages: list[list[dict]], errors: list[dict
         for field in _INT_FIELDS:
             if out[field] is not None:
                 out[field] = int(float(out[field]))
-        out.update({k: report[k] for k in ("source_file", "format", "sha256", "n_pages", "n_words")})
+        out.update(
+            {k: report[k] for k in ("source_file", "format", "sha256", "n_pages", "n_words")}
+        )
         out["report_id"] = row.get("report_id") or _report_id(report["source_file"], taken)
         taken.add(out["report_id"])
         out["review_id"] = row.get("review_id") or _review_key({**report, **out})
@@ -349,15 +447,48 @@ def _assemble(reports: list[dict], passages: list[list[dict]], errors: list[dict
         report_rows.append(out)
         for i, p in enumerate(plist, start=1):
             pid = f"{out['report_id']}:{i:04d}"
-            passage_rows.append({"report_id": out["report_id"], "passage_id": pid, **{k: p[k] for k in ("section_type", "heading", "para_no", "page", "char_start", "char_end", "text")}})
+            passage_rows.append(
+                {
+                    "report_id": out["report_id"],
+                    "passage_id": pid,
+                    **{
+                        k: p[k]
+                        for k in (
+                            "section_type",
+                            "heading",
+                            "para_no",
+                            "page",
+                            "char_start",
+                            "char_end",
+                            "text",
+                        )
+                    },
+                }
+            )
             if p["section_type"] == "recommendations":
-                rec_rows.append({"report_id": out["report_id"], "rec_no": p["para_no"] or str(len([r for r in rec_rows if r["report_id"] == out["report_id"]]) + 1), "passage_id": pid, "text": p["text"]})
-    reports_df = pd.DataFrame(report_rows, columns=REPORT_COLUMNS).sort_values("report_id").reset_index(drop=True)
+                rec_rows.append(
+                    {
+                        "report_id": out["report_id"],
+                        "rec_no": p["para_no"]
+                        or str(
+                            len([r for r in rec_rows if r["report_id"] == out["report_id"]]) + 1
+                        ),
+                        "passage_id": pid,
+                        "text": p["text"],
+                    }
+                )
+    reports_df = (
+        pd.DataFrame(report_rows, columns=REPORT_COLUMNS)
+        .sort_values("report_id")
+        .reset_index(drop=True)
+    )
     for field in _INT_FIELDS:
         reports_df[field] = reports_df[field].astype("Int64")
     return Corpus(
         reports=reports_df,
-        passages=pd.DataFrame(passage_rows, columns=PASSAGE_COLUMNS).astype({"page": "int64", "char_start": "int64", "char_end": "int64"}),
+        passages=pd.DataFrame(passage_rows, columns=PASSAGE_COLUMNS).astype(
+            {"page": "int64", "char_start": "int64", "char_end": "int64"}
+        ),
         recommendations=pd.DataFrame(rec_rows, columns=RECOMMENDATION_COLUMNS),
         errors=pd.DataFrame(errors, columns=ERROR_COLUMNS),
     )

@@ -19,7 +19,9 @@ _NORM = re.compile(r"[^a-z0-9]+")
 _FOOTER_NOISE = re.compile(r"\bpage \d+ of \d+\b|\bpublished \d{2}\.\d{2}\b", re.I)
 
 
-_LEADING_LABEL = re.compile(r"^\s*((recommendation|finding|learning point|lesson)\s+\d{1,2}|r\d{1,2})\s*[:.)-]\s*", re.I)
+_LEADING_LABEL = re.compile(
+    r"^\s*((recommendation|finding|learning point|lesson)\s+\d{1,2}|r\d{1,2})\s*[:.)-]\s*", re.I
+)
 
 
 def _key(text: str, n: int = 80) -> str:
@@ -41,7 +43,9 @@ def match_passages(corpus: Corpus, gold: pd.DataFrame, manifest: pd.DataFrame) -
     (NaN where the loader produced no matching passage).
     """
     file_to_report = dict(zip(manifest["file"], manifest["report_id"], strict=True))
-    loaded = corpus.reports[["report_id", "source_file"]].assign(gold_report_id=lambda d: d["source_file"].map(file_to_report))
+    loaded = corpus.reports[["report_id", "source_file"]].assign(
+        gold_report_id=lambda d: d["source_file"].map(file_to_report)
+    )
     to_gold = dict(zip(loaded["report_id"], loaded["gold_report_id"], strict=True))
     passages = corpus.passages.assign(gold_report_id=corpus.passages["report_id"].map(to_gold))
     by_report: dict[str, list] = {}
@@ -52,12 +56,14 @@ def match_passages(corpus: Corpus, gold: pd.DataFrame, manifest: pd.DataFrame) -
         # Containment, not equality: a table row's passage also carries its date and agency cells.
         key = _key(row.text, 60)
         hit = next((p for text, p in by_report.get(row.report_id, []) if key in text), None)
-        out.append({
-            "loaded_section_type": hit.section_type if hit else None,
-            "loaded_para_no": hit.para_no if hit else None,
-            "loaded_passage_id": hit.passage_id if hit else None,
-            "loaded_text": hit.text if hit else None,
-        })
+        out.append(
+            {
+                "loaded_section_type": hit.section_type if hit else None,
+                "loaded_para_no": hit.para_no if hit else None,
+                "loaded_passage_id": hit.passage_id if hit else None,
+                "loaded_text": hit.text if hit else None,
+            }
+        )
     return pd.concat([gold.reset_index(drop=True), pd.DataFrame(out)], axis=1)
 
 
@@ -66,9 +72,10 @@ def evaluate_loader(corpus: Corpus, corpus_dir: str | Path) -> dict:
 
     Returns:
         A dict of measures: ``section_accuracy`` (share of gold passages whose loaded passage has
-        the gold section type), ``passage_recall``, ``para_no_accuracy``, ``header_footer_leak_rate``
-        (share of loaded passages containing running header/footer text), ``metadata_accuracy``
-        (per field, over documents that state it), ``grouping_accuracy`` and counts.
+        the gold section type), ``passage_recall``, ``para_no_accuracy``,
+        ``header_footer_leak_rate`` (share of loaded passages containing running header/footer
+        text), ``metadata_accuracy`` (per field, over documents that state it),
+        ``grouping_accuracy`` and counts.
     """
     corpus_dir = Path(corpus_dir)
     manifest = pd.read_csv(corpus_dir / "manifest.csv", dtype=str, keep_default_na=False)
@@ -82,8 +89,12 @@ def evaluate_loader(corpus: Corpus, corpus_dir: str | Path) -> dict:
         "n_loaded": int(len(corpus.reports)),
         "n_gold_passages": int(len(matched)),
         "passage_recall": float(found.mean()),
-        "section_accuracy": float((matched["loaded_section_type"] == matched["section_type"]).mean()),
-        "para_no_accuracy": float((matched.loc[numbered, "loaded_para_no"] == matched.loc[numbered, "para_no"]).mean()),
+        "section_accuracy": float(
+            (matched["loaded_section_type"] == matched["section_type"]).mean()
+        ),
+        "para_no_accuracy": float(
+            (matched.loc[numbered, "loaded_para_no"] == matched.loc[numbered, "para_no"]).mean()
+        ),
     }
     leak = _leaking_passages(corpus, corpus_dir, manifest)
     result["header_footer_leak_rate"] = float(leak.mean())
@@ -94,27 +105,36 @@ def evaluate_loader(corpus: Corpus, corpus_dir: str | Path) -> dict:
 
 
 def _leaking_passages(corpus: Corpus, corpus_dir: Path, manifest: pd.DataFrame) -> pd.Series:
-    """Flag loaded passages that contain their file's running header, footer, banner or watermark."""
+    """Flag loaded passages containing their file's running header, footer, banner or watermark."""
     with open(corpus_dir / "annotations" / "layout.jsonl", encoding="utf-8") as fh:
         layout = {row["file"]: row for row in map(json.loads, fh)}
     noise_by_report, watermark_by_report = {}, {}
     for rep in corpus.reports.itertuples(index=False):
         lay = layout.get(rep.source_file, {})
-        patterns = [re.escape(_key(lay["running_header"], 10_000))] if lay.get("running_header") else []
+        patterns = (
+            [re.escape(_key(lay["running_header"], 10_000))] if lay.get("running_header") else []
+        )
         if lay.get("restricted_banner"):
             patterns.append(re.escape(_key(lay["restricted_banner"], 10_000)))
         if lay.get("running_footer"):
             # The footer template with its page numbers as any number ("page 3 of 27").
-            template = _key(lay["running_footer"].replace("{page}", "PAGENO").replace("{pages}", "PAGENO"), 10_000)
+            template = _key(
+                lay["running_footer"].replace("{page}", "PAGENO").replace("{pages}", "PAGENO"),
+                10_000,
+            )
             if template.replace("pageno", "").strip():
                 patterns.append(re.escape(template).replace("pageno", r"\d+"))
         noise_by_report[rep.report_id] = re.compile("|".join(patterns)) if patterns else None
         # Watermarks are capitalised words ("DRAFT"); prose may say "the draft findings".
-        watermark_by_report[rep.report_id] = re.compile(rf"\b{re.escape(lay['watermark'])}\b") if lay.get("watermark") else None
+        watermark_by_report[rep.report_id] = (
+            re.compile(rf"\b{re.escape(lay['watermark'])}\b") if lay.get("watermark") else None
+        )
 
     def leaks(p) -> bool:
         noise, mark = noise_by_report.get(p["report_id"]), watermark_by_report.get(p["report_id"])
-        return bool((noise and noise.search(_key(p["text"], 100_000))) or (mark and mark.search(p["text"])))
+        return bool(
+            (noise and noise.search(_key(p["text"], 100_000))) or (mark and mark.search(p["text"]))
+        )
 
     return corpus.passages.apply(leaks, axis=1)
 

@@ -1,4 +1,4 @@
-"""Extract report metadata from the text of a review: nation, review type, partnership, dates, child.
+"""Extract report metadata from a review's text: nation, review type, partnership, dates, child.
 
 Every extractor reads the front matter (cover page), the running header/footer lines the cleaner
 removed, and the opening passages, and returns ``None`` when the document does not state the field,
@@ -10,13 +10,34 @@ from __future__ import annotations
 
 import re
 
-MONTHS = {m: i for i, m in enumerate(
-    ["january", "february", "march", "april", "may", "june", "july", "august", "september",
-     "october", "november", "december"], start=1)}
+MONTHS = {
+    m: i
+    for i, m in enumerate(
+        [
+            "january",
+            "february",
+            "march",
+            "april",
+            "may",
+            "june",
+            "july",
+            "august",
+            "september",
+            "october",
+            "november",
+            "december",
+        ],
+        start=1,
+    )
+}
 _MONTH = r"(January|February|March|April|May|June|July|August|September|October|November|December)"
-_NUMBER_WORDS = {w: i for i, w in enumerate(
-    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
-    "sixteen seventeen eighteen".split())}
+_NUMBER_WORDS = {
+    w: i
+    for i, w in enumerate(
+        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+        "fifteen sixteen seventeen eighteen".split()
+    )
+}
 
 _PARTNERSHIP = re.compile(
     r"((?:[A-Z][\w'&-]*\s+){0,4}?(?:[A-Z][\w'&-]*)\s+"
@@ -27,7 +48,10 @@ _PARTNERSHIP = re.compile(
     r"|(Safeguarding\s+Board\s+for\s+Northern\s+Ireland)|(Child\s+Safeguarding\s+Practice\s+Review\s+Panel)"
 )
 _REVIEW_TYPES = [
-    (r"local child safeguarding practice review|\bLCSPR\b", "Local Child Safeguarding Practice Review"),
+    (
+        r"local child safeguarding practice review|\bLCSPR\b",
+        "Local Child Safeguarding Practice Review",
+    ),
     (r"national (thematic )?review|child safeguarding practice review panel", "National Review"),
     (r"child safeguarding practice review|\bCSPR\b", "Local Child Safeguarding Practice Review"),
     (r"(concise|extended)?\s*child practice review", "Child Practice Review"),
@@ -38,9 +62,19 @@ _REVIEW_TYPES = [
 ]
 _NATION_CUES = {
     "northern_ireland": r"northern ireland|case management review|\bSBNI\b|\bHSC Trust\b",
-    "wales": r"\bwales\b|\bwelsh\b|child practice review|regional safeguarding (children )?board|social services and well-being",
-    "scotland": r"scotland|scottish|significant case review|child protection committee|\bGIRFEC\b|care inspectorate|learning review",
-    "england": r"safeguarding children board|safeguarding children partnership|local child safeguarding practice review|working together to safeguard|\bofsted\b|child safeguarding practice review panel|\bengland\b|\benglish\b",
+    "wales": (
+        r"\bwales\b|\bwelsh\b|child practice review|regional safeguarding (children )?board"
+        r"|social services and well-being"
+    ),
+    "scotland": (
+        r"scotland|scottish|significant case review|child protection committee|\bGIRFEC\b"
+        r"|care inspectorate|learning review"
+    ),
+    "england": (
+        r"safeguarding children board|safeguarding children partnership"
+        r"|local child safeguarding practice review|working together to safeguard|\bofsted\b"
+        r"|child safeguarding practice review panel|\bengland\b|\benglish\b"
+    ),
 }
 
 
@@ -80,11 +114,17 @@ def extract_review_type(title_lines: list[str], body: str) -> str | None:
 
 
 def extract_nation(front_text: str, review_type: str | None, partnership: str | None) -> str | None:
-    """Nation from regime names and cues; a Scottish "SCR" is Significant, an English one Serious."""
+    """Nation from regime names and cues.
+
+    A Scottish "SCR" is a Significant Case Review, an English one a Serious Case Review.
+    """
     by_type = {
-        "Child Practice Review": "wales", "Significant Case Review": "scotland",
-        "Learning Review": "scotland", "Case Management Review": "northern_ireland",
-        "Local Child Safeguarding Practice Review": "england", "National Review": "england",
+        "Child Practice Review": "wales",
+        "Significant Case Review": "scotland",
+        "Learning Review": "scotland",
+        "Case Management Review": "northern_ireland",
+        "Local Child Safeguarding Practice Review": "england",
+        "National Review": "england",
     }
     if review_type in by_type:
         return by_type[review_type]
@@ -106,8 +146,12 @@ def extract_nation(front_text: str, review_type: str | None, partnership: str | 
 def extract_publication(front: list[str], running: list[str]) -> tuple[int | None, str | None]:
     """Publication year and ISO date (yyyy-mm or yyyy-mm-dd) from the cover or running lines."""
     patterns = [
-        re.compile(rf"publi(?:shed|cation(?:\s+date)?)\s*:?\s*(\d{{1,2}}\s+)?{_MONTH}\s+(\d{{4}})", re.I),
-        re.compile(r"publi(?:shed|cation(?:\s+date)?)\s*:?\s*(\d{1,2})[./](\d{1,2})[./](\d{2,4})", re.I),
+        re.compile(
+            rf"publi(?:shed|cation(?:\s+date)?)\s*:?\s*(\d{{1,2}}\s+)?{_MONTH}\s+(\d{{4}})", re.I
+        ),
+        re.compile(
+            r"publi(?:shed|cation(?:\s+date)?)\s*:?\s*(\d{1,2})[./](\d{1,2})[./](\d{2,4})", re.I
+        ),
         re.compile(r"publi(?:shed|cation(?:\s+date)?)\s*:?\s*(\d{1,2})[./](\d{2,4})\b", re.I),
         re.compile(r"publi(?:shed|cation(?:\s+date)?)\s*(?:in\s+)?:?\s*(\d{4})\b", re.I),
     ]
@@ -141,13 +185,30 @@ def _year(text: str) -> int:
 
 _AGE_PATTERNS = [
     (re.compile(r"\b(\d{1,2})[- ]weeks?[- ]old\b", re.I), lambda m: round(int(m.group(1)) / 4.345)),
-    (re.compile(r"\b(?:aged\s+)?(\d{1,2})\s+years?\s+(?:and\s+)?(\d{1,2})\s+months?\b", re.I), lambda m: int(m.group(1)) * 12 + int(m.group(2))),
-    (re.compile(r"\b(?:aged\s+)?(\d{1,2})[- ]months?(?:[- ]old)?\b", re.I), lambda m: int(m.group(1))),
+    (
+        re.compile(r"\b(?:aged\s+)?(\d{1,2})\s+years?\s+(?:and\s+)?(\d{1,2})\s+months?\b", re.I),
+        lambda m: int(m.group(1)) * 12 + int(m.group(2)),
+    ),
+    (
+        re.compile(r"\b(?:aged\s+)?(\d{1,2})[- ]months?(?:[- ]old)?\b", re.I),
+        lambda m: int(m.group(1)),
+    ),
     (re.compile(r"\b(\d{1,2})[- ]years?[- ]old\b", re.I), lambda m: int(m.group(1)) * 12),
-    (re.compile(r"\baged\s+(\d{1,2})\b(?!\s*(?:weeks|months))", re.I), lambda m: int(m.group(1)) * 12),
-    (re.compile(r"\baged\s+(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen)\b", re.I), lambda m: _NUMBER_WORDS[m.group(1).lower()] * 12),
+    (
+        re.compile(r"\baged\s+(\d{1,2})\b(?!\s*(?:weeks|months))", re.I),
+        lambda m: int(m.group(1)) * 12,
+    ),
+    (
+        re.compile(
+            r"\baged\s+(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen)\b",
+            re.I,
+        ),
+        lambda m: _NUMBER_WORDS[m.group(1).lower()] * 12,
+    ),
 ]
-_ADULT_CONTEXT = re.compile(r"(mother|father|partner|sibling|brother|sister|parent|then|\()\W*(?:\w+\W+){0,3}$", re.I)
+_ADULT_CONTEXT = re.compile(
+    r"(mother|father|partner|sibling|brother|sister|parent|then|\()\W*(?:\w+\W+){0,3}$", re.I
+)
 
 
 def extract_child_age_months(opening: str, pseudonym: str | None) -> int | None:
@@ -156,7 +217,9 @@ def extract_child_age_months(opening: str, pseudonym: str | None) -> int | None:
     Examples:
         >>> extract_child_age_months("Child M, a boy aged 2 years and 3 months, died.", "Child M")
         27
-        >>> extract_child_age_months("Mother, then aged 24, and Baby T, a 6-week-old baby.", "Baby T")
+        >>> extract_child_age_months(
+        ...     "Mother, then aged 24, and Baby T, a 6-week-old baby.", "Baby T"
+        ... )
         1
     """
     start = 0
@@ -176,10 +239,14 @@ def extract_child_age_months(opening: str, pseudonym: str | None) -> int | None:
 
 
 def extract_sex(opening: str) -> str | None:
-    """"male"/"female" from "a boy/girl" or the balance of pronouns in the opening sentences."""
-    m = re.search(r"\b(boy|girl|son|daughter|male child|female child|young man|young woman)\b", opening, re.I)
+    """The child's sex from "a boy/girl" or the balance of pronouns in the opening sentences."""
+    m = re.search(
+        r"\b(boy|girl|son|daughter|male child|female child|young man|young woman)\b", opening, re.I
+    )
     if m:
-        return "male" if m.group(1).lower() in {"boy", "son", "male child", "young man"} else "female"
+        return (
+            "male" if m.group(1).lower() in {"boy", "son", "male child", "young man"} else "female"
+        )
     he = len(re.findall(r"\b(he|his|him)\b", opening, re.I))
     she = len(re.findall(r"\b(she|her|hers)\b", opening, re.I))
     if he > she + 1:
@@ -189,13 +256,21 @@ def extract_sex(opening: str) -> str | None:
     return None
 
 
-_DEATH = re.compile(r"\b(died|death of|took (?:his|her|their) own life|was killed|murdered|fatal|sudden unexpected death|passed away|found dead)\b", re.I)
+_DEATH = re.compile(
+    r"\b(died|death of|took (?:his|her|their) own life|was killed|murdered|fatal"
+    r"|sudden unexpected death|passed away|found dead)\b",
+    re.I,
+)
 # "Significant harm" is the statutory threshold for intervention, not an outcome: it is left out.
-_HARM = re.compile(r"\b(serious(?:ly)? (?:harm|injur\w+)|life[- ]?threatening|serious and permanent|admitted to hospital with)\b", re.I)
+_HARM = re.compile(
+    r"\b(serious(?:ly)? (?:harm|injur\w+)|life[- ]?threatening|serious and permanent"
+    r"|admitted to hospital with)\b",
+    re.I,
+)
 
 
 def extract_outcome(opening: str) -> str | None:
-    """death | serious_harm | other, from the review's opening account of what happened."""
+    """Death | serious_harm | other, from the review's opening account of what happened."""
     d, h = _DEATH.search(opening), _HARM.search(opening)
     if d and (not h or d.start() <= h.start()):
         return "death"
@@ -208,7 +283,11 @@ def extract_outcome(opening: str) -> str | None:
 
 def extract_incident_date(opening: str) -> str | None:
     """Year-month of the incident that triggered the review, when the opening states it."""
-    m = re.search(rf"\b(?:died|death|harm|injur\w*|life|attention|light|hospital|unresponsive)\b[^.]{{0,60}}?\bin\s+{_MONTH}\s+(\d{{4}})", opening, re.I)
+    m = re.search(
+        rf"\b(?:died|death|harm|injur\w*|life|attention|light|hospital|unresponsive)\b[^.]{{0,60}}?\bin\s+{_MONTH}\s+(\d{{4}})",
+        opening,
+        re.I,
+    )
     if m:
         return f"{m.group(2)}-{MONTHS[m.group(1).lower()]:02d}"
     return None
@@ -217,7 +296,9 @@ def extract_incident_date(opening: str) -> str | None:
 def extract_pseudonym(title_lines: list[str], opening: str) -> str | None:
     """The child's pseudonym: "Child M", "Baby T", "Young Person F", a code, or a first name."""
     for text in (*title_lines, opening):
-        m = re.search(r"\b(Child|Baby|Young Person|YP|Family|Children)\s+([A-Z]{1,3}\d{0,2})\b", text)
+        m = re.search(
+            r"\b(Child|Baby|Young Person|YP|Family|Children)\s+([A-Z]{1,3}\d{0,2})\b", text
+        )
         if m:
             return f"{m.group(1)} {m.group(2)}"
         m = re.search(r"\b([A-Z]{2}/\d{2}/\d{2})\b", text)
@@ -231,9 +312,11 @@ def extract_pseudonym(title_lines: list[str], opening: str) -> str | None:
 
 
 def extract_document_kind(front_text: str, review_type: str | None) -> str:
-    """overview | executive_summary | learning_brief | national_review (overview when unstated)."""
+    """Overview | executive_summary | learning_brief | national_review (overview when unstated)."""
     head = front_text[:2000]
-    if re.search(r"executive summary", head, re.I) and not re.search(r"overview report", head, re.I):
+    if re.search(r"executive summary", head, re.I) and not re.search(
+        r"overview report", head, re.I
+    ):
         return "executive_summary"
     if re.search(r"learning brief|7[- ]minute briefing|seven minute briefing", head, re.I):
         return "learning_brief"

@@ -1,10 +1,10 @@
 """Clean raw pages and segment them into sections and citable passages.
 
-Input is what :mod:`themes.readers` returns: pages of raw text (PDF, TXT) or structural blocks (DOCX,
-HTML; headings marked ``"§H "``). Output is a list of :class:`Passage` records with section type,
-heading, paragraph number, page, and character offsets into the cleaned text of the report (the
-passages joined by blank lines), plus the running header/footer lines that were removed (metadata
-extraction still reads them, e.g. "published 13.03.18").
+Input is what :mod:`themes.readers` returns: pages of raw text (PDF, TXT) or structural blocks
+(DOCX, HTML; headings marked ``"§H "``). Output is a list of :class:`Passage` records with section
+type, heading, paragraph number, page, and character offsets into the cleaned text of the report
+(the passages joined by blank lines), plus the running header/footer lines that were removed
+(metadata extraction still reads them, e.g. "published 13.03.18").
 
 Cleaning rules, each with the reason it exists:
 
@@ -26,42 +26,87 @@ from dataclasses import dataclass
 
 HEADING_MARK = "\u00a7H "
 SECTION_TYPES = (
-    "front_matter", "contents", "introduction", "terms_of_reference", "methodology",
-    "family_background", "chronology", "analysis", "findings", "lessons", "recommendations",
-    "appendix", "glossary", "references", "other",
+    "front_matter",
+    "contents",
+    "introduction",
+    "terms_of_reference",
+    "methodology",
+    "family_background",
+    "chronology",
+    "analysis",
+    "findings",
+    "lessons",
+    "recommendations",
+    "appendix",
+    "glossary",
+    "references",
+    "other",
 )
 
 # Heading text -> section type. First match wins, so specific phrases come before general words.
 _SECTION_RULES: list[tuple[str, str]] = [
     (r"\bcontents\b", "contents"),
-    (r"terms of reference|lines? of enquiry|key questions|scope of (the )?review|scope and", "terms_of_reference"),
-    (r"practice and organisational learning|appraisal|analysis|key practice episodes|practice issues", "analysis"),
+    (
+        r"terms of reference|lines? of enquiry|key questions|scope of (the )?review|scope and",
+        "terms_of_reference",
+    ),
+    (
+        r"practice and organisational learning|appraisal|analysis|key practice episodes"
+        r"|practice issues",
+        "analysis",
+    ),
     (r"glossary|abbreviations|acronyms|terminology", "glossary"),
     (r"references|bibliography|^sources$|further reading", "references"),
-    (r"recommendation|improving systems|improvement actions|actions for|questions for the (board|partnership)|partnership response", "recommendations"),
+    (
+        r"recommendation|improving systems|improvement actions|actions for"
+        r"|questions for the (board|partnership)|partnership response",
+        "recommendations",
+    ),
     (r"\bfindings?\b", "findings"),
     (r"lessons|learning|what this means for practice|implications for practice", "lessons"),
-    (r"chronolog|key events|timeline|agency involvement|narrative|summary of events|history of involvement", "chronology"),
-    (r"methodolog|review process|how the review|process of the review|approach|method\b|family involvement|involvement of the family|contribution", "methodology"),
-    (r"family background|the family\b|^background$|about the child|family composition|genogram|the child\b|family structure|background information", "family_background"),
-    (r"introduction|reason for|circumstances|brief outline|overview of the case|summary of the case|purpose of", "introduction"),
+    (
+        r"chronolog|key events|timeline|agency involvement|narrative|summary of events"
+        r"|history of involvement",
+        "chronology",
+    ),
+    (
+        r"methodolog|review process|how the review|process of the review|approach|method\b"
+        r"|family involvement|involvement of the family|contribution",
+        "methodology",
+    ),
+    (
+        r"family background|the family\b|^background$|about the child|family composition"
+        r"|genogram|the child\b|family structure|background information",
+        "family_background",
+    ),
+    (
+        r"introduction|reason for|circumstances|brief outline|overview of the case"
+        r"|summary of the case|purpose of",
+        "introduction",
+    ),
     (r"appendix|annex", "appendix"),
     (r"conclusion|predictab|preventab|foreword|executive summary|summary", "other"),
 ]
 _SECTION_PATTERNS = [(re.compile(p, re.I), t) for p, t in _SECTION_RULES]
 
 _PARA_NO = re.compile(r"^(\d{1,2}(?:\.\d{1,3}){1,3})\.?\s+(?=\S)")
-_LABELLED_NO = re.compile(r"^((?:Finding|Recommendation|Learning point|Lesson)\s+\d{1,2}|R\d{1,2})\s*[:.)-]\s+", re.I)
+_LABELLED_NO = re.compile(
+    r"^((?:Finding|Recommendation|Learning point|Lesson)\s+\d{1,2}|R\d{1,2})\s*[:.)-]\s+", re.I
+)
 _HEADING_NUMBERED = re.compile(r"^(\d{1,2})\.?\s+([A-Z][^\n]{1,90})$")
 _PAGE_NO = re.compile(r"^\s*(page\s+)?\d{1,4}(\s+of\s+\d{1,4})?\s*$", re.I)
-_BANNER = re.compile(r"^\s*(draft|restricted|confidential|strictly confidential|official[- ]sensitive|not protectively marked)\b.{0,80}$", re.I)
+_BANNER = re.compile(
+    r"^\s*(draft|restricted|confidential|strictly confidential|official[- ]sensitive"
+    r"|not protectively marked)\b.{0,80}$",
+    re.I,
+)
 _DOT_LEADER = re.compile(r"(\.\s?){4,}\s*\d{1,4}\s*$|\.{3,}\s*\d{1,4}\s*$|\t\d{1,4}\s*$")
 _REDACTION = re.compile(r"[█■▇]{2,}|\[\s*redacted\s*\]|\bX{4,}\b", re.I)
 _DIGITS = re.compile(r"\d+")
 _WS = re.compile(r"[ \t\u00a0]+")
 _UNNUMBERED_HEADINGS = re.compile(
-    r"^(contents|glossary( of terms)?|abbreviations|references|bibliography|sources|appendix\b.*|annex\b.*|"
-    r"executive summary|introduction|recommendations|findings|conclusions?|foreword|"
+    r"^(contents|glossary( of terms)?|abbreviations|references|bibliography|sources|appendix\b.*|"
+    r"annex\b.*|executive summary|introduction|recommendations|findings|conclusions?|foreword|"
     r"terms of reference|methodology|chronology|lessons learned|learning|background)\s*:?$",
     re.I,
 )
@@ -207,7 +252,9 @@ def _is_heading_line(line: str, prev_line: str | None) -> bool:
         words = m.group(2).split()
         # "12 months" or "3 Police" are table cells, not headings: demand a capitalised word that a
         # heading vocabulary knows, or a short title-like phrase.
-        known = section_type_for(m.group(2)) != "other" or re.search(r"conclusion|preventab|predictab|foreword", s, re.I)
+        known = section_type_for(m.group(2)) != "other" or re.search(
+            r"conclusion|preventab|predictab|foreword", s, re.I
+        )
         return bool(known) and len(words) <= 12
     return bool(_UNNUMBERED_HEADINGS.match(s))
 
@@ -215,8 +262,9 @@ def _is_heading_line(line: str, prev_line: str | None) -> bool:
 def _join_lines(lines: list[str], marked_hyphens: bool = False) -> str:
     """Join wrapped lines into one paragraph.
 
-    With ``marked_hyphens`` (PDFium text) soft hyphens arrive as U+FFFE, so a plain "-" at a line end
-    is a real hyphen ("life-threatening") and is kept; in plain-text dumps it is usually typesetting.
+    With ``marked_hyphens`` (PDFium text) soft hyphens arrive as U+FFFE, so a plain "-" at a line
+    end is a real hyphen ("life-threatening") and is kept; in plain-text dumps it is usually
+    typesetting.
     """
     out = ""
     for ln in lines:
@@ -236,7 +284,9 @@ _DATE_START = re.compile(
     r"^(\d{1,2}[/.]\d{1,2}[/.]\d{2,4}|\d{1,2}(st|nd|rd|th)?\s+[A-Z][a-z]+\s+\d{4}|"
     r"(January|February|March|April|May|June|July|August|September|October|November|December)\s+\d{4})\b"
 )
-_TIMESCALE_END = re.compile(r"^(\d{1,2}\s+months?|immediate(ly)?|ongoing|complete[d]?|\d{1,2}\s+weeks?)$", re.I)
+_TIMESCALE_END = re.compile(
+    r"^(\d{1,2}\s+months?|immediate(ly)?|ongoing|complete[d]?|\d{1,2}\s+weeks?)$", re.I
+)
 
 
 def segment_lines(pages: list[list[str]], marked_hyphens: bool = False) -> list[Passage]:
@@ -292,7 +342,9 @@ def segment_lines(pages: list[list[str]], marked_hyphens: bool = False) -> list[
             if section == "front_matter":  # a title: keep its words, metadata lives there
                 passages.append(Passage(section, heading, None, pno, heading))
             continue
-        if re.match(r"^date\s+agency\s+event", s, re.I) or re.match(r"^recommendation\s+lead agency\s+timescale", s, re.I):
+        if re.match(r"^date\s+agency\s+event", s, re.I) or re.match(
+            r"^recommendation\s+lead agency\s+timescale", s, re.I
+        ):
             flush()
             table_mode = "chronology" if s.lower().startswith("date") else "recommendations"
             continue
@@ -302,13 +354,18 @@ def segment_lines(pages: list[list[str]], marked_hyphens: bool = False) -> list[
             buf_page = pno
             if m:
                 buf_no = m.group(1)
-                s = s[m.end():]
+                s = s[m.end() :]
         elif not buf:
             buf_page = pno
         buf.append(s)
         if table_mode == "recommendations" and _TIMESCALE_END.match(s):
             flush()
-        elif table_mode is None and section in {"glossary", "references", "appendix", "front_matter"}:
+        elif table_mode is None and section in {
+            "glossary",
+            "references",
+            "appendix",
+            "front_matter",
+        }:
             flush()  # list-like sections: one line, one item
     flush()
     return passages
@@ -324,21 +381,29 @@ def segment_blocks(blocks: list[list[str]]) -> list[Passage]:
             if not text:
                 continue
             if text.startswith(HEADING_MARK.strip()):
-                heading = text[len(HEADING_MARK.strip()):].strip()
+                heading = text[len(HEADING_MARK.strip()) :].strip()
                 section = section_type_for(heading)
                 if section == "other" and not passages:
                     section = "front_matter"  # an unrecognised first heading is the title
                 if section == "front_matter":
                     passages.append(Passage(section, heading, None, pno, heading))
                 continue
-            if _PAGE_NO.match(text) or _BANNER.match(text) or (_DOT_LEADER.search(text) and len(text) < 140):
+            if (
+                _PAGE_NO.match(text)
+                or _BANNER.match(text)
+                or (_DOT_LEADER.search(text) and len(text) < 140)
+            ):
                 continue
-            if re.match(r"^(date \| agency \| event|recommendation \| lead agency \| timescale)$", text, re.I):
+            if re.match(
+                r"^(date \| agency \| event|recommendation \| lead agency \| timescale)$",
+                text,
+                re.I,
+            ):
                 continue
             no = None
             m = _PARA_NO.match(text) or _LABELLED_NO.match(text)
             if m:
-                no, text = m.group(1), text[m.end():]
+                no, text = m.group(1), text[m.end() :]
             passages.append(Passage(section, heading, no, pno, text))
     return passages
 

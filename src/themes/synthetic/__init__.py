@@ -30,9 +30,26 @@ BUNDLED_SEED = 20261126
 GENERATOR_VERSION = "1.0"
 EXTENSIONS = {"pdf": ".pdf", "docx": ".docx", "html": ".html", "txt": ".txt", "md": ".md"}
 MANIFEST_COLUMNS = [
-    "review_id", "report_id", "file", "format", "nation", "review_type", "partnership",
-    "publication_year", "publication_date", "document_kind", "title", "child_pseudonym",
-    "child_age_months", "child_sex", "outcome", "incident_date", "author", "split", "n_pages", "sha256",
+    "review_id",
+    "report_id",
+    "file",
+    "format",
+    "nation",
+    "review_type",
+    "partnership",
+    "publication_year",
+    "publication_date",
+    "document_kind",
+    "title",
+    "child_pseudonym",
+    "child_age_months",
+    "child_sex",
+    "outcome",
+    "incident_date",
+    "author",
+    "split",
+    "n_pages",
+    "sha256",
 ]
 
 
@@ -40,7 +57,13 @@ def _render(doc: Document, folder: Path) -> tuple[str, int, str]:
     from themes.synthetic.render_other import render_docx, render_html, render_markdown, render_txt
     from themes.synthetic.render_pdf import render_pdf
 
-    renderer = {"pdf": render_pdf, "docx": render_docx, "html": render_html, "txt": render_txt, "md": render_markdown}[doc.file_format]
+    renderer = {
+        "pdf": render_pdf,
+        "docx": render_docx,
+        "html": render_html,
+        "txt": render_txt,
+        "md": render_markdown,
+    }[doc.file_format]
     name = doc.file_stem + EXTENSIONS[doc.file_format]
     path = folder / "reports" / name
     n_pages = renderer(doc, path)
@@ -75,7 +98,14 @@ def _cases(n_reviews: int, seed: int, *, bundled: bool) -> list[Case]:
     return cases
 
 
-def compose_corpus(n_reviews: int, seed: int, *, bundled: bool = False, formats: Sequence[str] = ("pdf",), target_pages: int | None = None) -> list[Document]:
+def compose_corpus(
+    n_reviews: int,
+    seed: int,
+    *,
+    bundled: bool = False,
+    formats: Sequence[str] = ("pdf",),
+    target_pages: int | None = None,
+) -> list[Document]:
     """Compose (but do not render) the documents of a corpus; deterministic for a seed."""
     library = load_library()
     cases = _cases(n_reviews, seed, bundled=bundled)
@@ -109,15 +139,30 @@ def write_corpus(docs: list[Document], out: Path, n_jobs: int = 1) -> list[dict]
     results = Parallel(n_jobs=n_jobs)(delayed(_render)(doc, out) for doc in docs)
     rows = []
     for doc, (file, n_pages, sha) in zip(docs, results, strict=True):
-        rows.append({
-            "review_id": doc.review_id, "report_id": doc.report_id, "file": file, "format": doc.file_format,
-            "nation": doc.nation, "review_type": doc.review_type, "partnership": doc.partnership,
-            "publication_year": doc.publication_year, "publication_date": doc.publication_date,
-            "document_kind": doc.document_kind, "title": doc.title, "child_pseudonym": doc.child_pseudonym,
-            "child_age_months": "" if doc.child_age_months < 0 else doc.child_age_months,
-            "child_sex": doc.child_sex, "outcome": doc.outcome, "incident_date": doc.incident_date,
-            "author": doc.author, "split": doc.split, "n_pages": n_pages or "", "sha256": sha,
-        })
+        rows.append(
+            {
+                "review_id": doc.review_id,
+                "report_id": doc.report_id,
+                "file": file,
+                "format": doc.file_format,
+                "nation": doc.nation,
+                "review_type": doc.review_type,
+                "partnership": doc.partnership,
+                "publication_year": doc.publication_year,
+                "publication_date": doc.publication_date,
+                "document_kind": doc.document_kind,
+                "title": doc.title,
+                "child_pseudonym": doc.child_pseudonym,
+                "child_age_months": "" if doc.child_age_months < 0 else doc.child_age_months,
+                "child_sex": doc.child_sex,
+                "outcome": doc.outcome,
+                "incident_date": doc.incident_date,
+                "author": doc.author,
+                "split": doc.split,
+                "n_pages": n_pages or "",
+                "sha256": sha,
+            }
+        )
     with open(out / "manifest.csv", "w", newline="", encoding="utf-8") as fh:
         writer = csv.DictWriter(fh, fieldnames=MANIFEST_COLUMNS, lineterminator="\n")
         writer.writeheader()
@@ -126,23 +171,51 @@ def write_corpus(docs: list[Document], out: Path, n_jobs: int = 1) -> list[dict]
         for doc in docs:
             for s in doc.sections:
                 for order, para in enumerate(s.paras):
-                    fh.write(json.dumps({
-                        "report_id": doc.report_id, "review_id": doc.review_id, "split": doc.split,
-                        "section_type": s.section_type, "heading": s.title, "order_in_section": order,
-                        "para_no": para.para_no, "role": para.role, "text": para.text,
-                        "labels": para.labels, "rec_types": para.rec_types, "addresses": para.addresses,
-                        "asks_about": para.asks_about, "passage_ref": para.passage_ref, "variant": para.variant,
-                    }, ensure_ascii=False, sort_keys=True) + "\n")
+                    fh.write(
+                        json.dumps(
+                            {
+                                "report_id": doc.report_id,
+                                "review_id": doc.review_id,
+                                "split": doc.split,
+                                "section_type": s.section_type,
+                                "heading": s.title,
+                                "order_in_section": order,
+                                "para_no": para.para_no,
+                                "role": para.role,
+                                "text": para.text,
+                                "labels": para.labels,
+                                "rec_types": para.rec_types,
+                                "addresses": para.addresses,
+                                "asks_about": para.asks_about,
+                                "passage_ref": para.passage_ref,
+                                "variant": para.variant,
+                            },
+                            ensure_ascii=False,
+                            sort_keys=True,
+                        )
+                        + "\n"
+                    )
     with open(out / "annotations" / "layout.jsonl", "w", encoding="utf-8") as fh:
         # Layout ground truth: what noise each file carries, so leakage can be measured exactly.
         for doc, row in zip(docs, rows, strict=True):
-            fh.write(json.dumps({
-                "report_id": doc.report_id, "file": row["file"], "running_header": doc.running_header,
-                "running_footer": doc.running_footer, "watermark": doc.watermark,
-                "restricted_banner": doc.restricted_banner, "hyphenated": doc.hyphenate,
-                "two_column_analysis": doc.file_format == "pdf" and doc.style_seed % 5 == 0,
-                "statutory_basis": doc.statutory_basis,
-            }, ensure_ascii=False, sort_keys=True) + "\n")
+            fh.write(
+                json.dumps(
+                    {
+                        "report_id": doc.report_id,
+                        "file": row["file"],
+                        "running_header": doc.running_header,
+                        "running_footer": doc.running_footer,
+                        "watermark": doc.watermark,
+                        "restricted_banner": doc.restricted_banner,
+                        "hyphenated": doc.hyphenate,
+                        "two_column_analysis": doc.file_format == "pdf" and doc.style_seed % 5 == 0,
+                        "statutory_basis": doc.statutory_basis,
+                    },
+                    ensure_ascii=False,
+                    sort_keys=True,
+                )
+                + "\n"
+            )
     with open(out / "annotations" / "splits.csv", "w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh, lineterminator="\n")
         writer.writerow(["review_id", "split"])
@@ -157,13 +230,26 @@ def build_bundled_corpus(out: Path, seed: int = BUNDLED_SEED, n_jobs: int = 1) -
     return write_corpus(docs, Path(out), n_jobs=n_jobs)
 
 
-def build_corpus(out: Path, n_reviews: int = 100, seed: int = 0, formats: str | Sequence[str] = "pdf", target_pages: int | None = None, n_jobs: int = 1) -> list[dict]:
+def build_corpus(
+    out: Path,
+    n_reviews: int = 100,
+    seed: int = 0,
+    formats: str | Sequence[str] = "pdf",
+    target_pages: int | None = None,
+    n_jobs: int = 1,
+) -> list[dict]:
     """Build a corpus of ``n_reviews`` fictional reviews (e.g. for benchmarks)."""
     if isinstance(formats, str):
-        formats = ["pdf", "pdf", "pdf", "pdf", "docx", "html", "txt"] if formats == "mixed" else [f.strip() for f in formats.split(",")]
+        formats = (
+            ["pdf", "pdf", "pdf", "pdf", "docx", "html", "txt"]
+            if formats == "mixed"
+            else [f.strip() for f in formats.split(",")]
+        )
     unknown = set(formats) - set(EXTENSIONS)
     if unknown:
-        raise ThemesError(f"--formats: unknown format(s) {sorted(unknown)}; choose from {sorted(EXTENSIONS)}")
+        raise ThemesError(
+            f"--formats: unknown format(s) {sorted(unknown)}; choose from {sorted(EXTENSIONS)}"
+        )
     if n_reviews < 1:
         raise ThemesError("--reviews must be at least 1")
     docs = compose_corpus(n_reviews, seed, formats=formats, target_pages=target_pages)

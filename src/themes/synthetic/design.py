@@ -1,8 +1,8 @@
 """The generating design of the fictional corpus: regimes, names and theme prevalence over time.
 
-The bundled corpus's data card (``corpus/README.md``) states this design in words; the trend tests in
-``themes.trends`` are checked against :data:`THEME_TRENDS`. Every area, partnership and person name is
-invented; none refers to a real child, family, practitioner or safeguarding partnership.
+The bundled corpus's data card (``corpus/README.md``) states this design in words; the trend tests
+in ``themes.trends`` are checked against :data:`THEME_TRENDS`. Every area, partnership and person
+name is invented; none refers to a real child, family, practitioner or safeguarding partnership.
 """
 
 from __future__ import annotations
@@ -11,12 +11,26 @@ import math
 
 YEARS = tuple(range(2008, 2026))
 
-# Invented areas, by nation. Names follow real naming patterns but belong to no real place we know of.
+# Invented areas, by nation. Names follow real naming patterns but belong to no real place we
+# know of.
 AREAS = {
     "england": [
-        "Westmoor", "Harrowfield", "Kestrel Vale", "Brackenshire", "Hollin Bay", "Ravensmere",
-        "Copperdale", "Northfen", "Saltmarsh", "Fernhallow", "Ashcombe Downs", "Millbrook Vale",
-        "Lindenford", "Greywater", "Oakhurst Borough", "Stonebridge Heath",
+        "Westmoor",
+        "Harrowfield",
+        "Kestrel Vale",
+        "Brackenshire",
+        "Hollin Bay",
+        "Ravensmere",
+        "Copperdale",
+        "Northfen",
+        "Saltmarsh",
+        "Fernhallow",
+        "Ashcombe Downs",
+        "Millbrook Vale",
+        "Lindenford",
+        "Greywater",
+        "Oakhurst Borough",
+        "Stonebridge Heath",
     ],
     "wales": ["Cwm Arian", "Mynydd Glas", "Traeth Euraid", "Bro Celyn"],
     "scotland": ["Glenardoch", "Strathmorven", "Invercarrick", "Ailsmoor"],
@@ -26,13 +40,33 @@ AREAS = {
 NATION_WEIGHTS = {"england": 0.70, "wales": 0.12, "scotland": 0.12, "northern_ireland": 0.06}
 
 AUTHORS = [
-    "Dr Helen Marchbank", "Alan Tregarthen", "Susan Okafor-Reid", "Gareth Penhallow",
-    "Moira Castellan", "Priya Anand-Lowe", "Ruth Elswick", "David Aberlady", "Catrin Morwen",
-    "Siobhan Tierney-Walsh", "Peter Voss", "Jean Hallorann",
+    "Dr Helen Marchbank",
+    "Alan Tregarthen",
+    "Susan Okafor-Reid",
+    "Gareth Penhallow",
+    "Moira Castellan",
+    "Priya Anand-Lowe",
+    "Ruth Elswick",
+    "David Aberlady",
+    "Catrin Morwen",
+    "Siobhan Tierney-Walsh",
+    "Peter Voss",
+    "Jean Hallorann",
 ]
 
 FIRST_NAMES = {
-    "male": ["Jayden", "Alfie", "Kai", "Ollie", "Reuben", "Leo", "Tyler", "Callum", "Ethan", "Noah"],
+    "male": [
+        "Jayden",
+        "Alfie",
+        "Kai",
+        "Ollie",
+        "Reuben",
+        "Leo",
+        "Tyler",
+        "Callum",
+        "Ethan",
+        "Noah",
+    ],
     "female": ["Ella", "Poppy", "Maisie", "Amira", "Skye", "Leah", "Ruby", "Chloe", "Isla", "Nia"],
 }
 
@@ -41,28 +75,58 @@ def regime(nation: str, year: int, rng) -> dict:
     """Return the review type, commissioning body and naming style in force for nation and year."""
     if nation == "england":
         if year <= 2018 or (year <= 2021 and rng.random() < 0.5):
-            return {"review_type": "Serious Case Review", "abbrev": "SCR",
-                    "body": "{area} Local Safeguarding Children Board" if rng.random() < 0.6
-                    else "{area} Safeguarding Children Board",
-                    "pseudonym_style": "letter"}
-        return {"review_type": "Local Child Safeguarding Practice Review", "abbrev": "LCSPR",
-                "body": "{area} Safeguarding Children Partnership", "pseudonym_style": "name"}
+            return {
+                "review_type": "Serious Case Review",
+                "abbrev": "SCR",
+                "body": "{area} Local Safeguarding Children Board"
+                if rng.random() < 0.6
+                else "{area} Safeguarding Children Board",
+                "pseudonym_style": "letter",
+            }
+        return {
+            "review_type": "Local Child Safeguarding Practice Review",
+            "abbrev": "LCSPR",
+            "body": "{area} Safeguarding Children Partnership",
+            "pseudonym_style": "name",
+        }
     if nation == "wales":
         if year <= 2016:
-            return {"review_type": "Serious Case Review", "abbrev": "SCR",
-                    "body": "{area} Local Safeguarding Children Board", "pseudonym_style": "letter"}
+            return {
+                "review_type": "Serious Case Review",
+                "abbrev": "SCR",
+                "body": "{area} Local Safeguarding Children Board",
+                "pseudonym_style": "letter",
+            }
         kind = "Extended" if rng.random() < 0.5 else "Concise"
-        return {"review_type": "Child Practice Review", "abbrev": "CPR", "cpr_kind": kind,
-                "body": "{area} Regional Safeguarding Children Board", "pseudonym_style": "code"}
+        return {
+            "review_type": "Child Practice Review",
+            "abbrev": "CPR",
+            "cpr_kind": kind,
+            "body": "{area} Regional Safeguarding Children Board",
+            "pseudonym_style": "code",
+        }
     if nation == "scotland":
         if year <= 2021:
-            return {"review_type": "Significant Case Review", "abbrev": "SCR",
-                    "body": "{area} Child Protection Committee", "pseudonym_style": "letter"}
-        return {"review_type": "Learning Review", "abbrev": "LR",
-                "body": "{area} Child Protection Committee", "pseudonym_style": "name"}
-    return {"review_type": "Case Management Review", "abbrev": "CMR",
-            "body": "{area} Safeguarding Panel" if year >= 2013 else "{area} Area Child Protection Committee",
-            "pseudonym_style": "letter"}
+            return {
+                "review_type": "Significant Case Review",
+                "abbrev": "SCR",
+                "body": "{area} Child Protection Committee",
+                "pseudonym_style": "letter",
+            }
+        return {
+            "review_type": "Learning Review",
+            "abbrev": "LR",
+            "body": "{area} Child Protection Committee",
+            "pseudonym_style": "name",
+        }
+    return {
+        "review_type": "Case Management Review",
+        "abbrev": "CMR",
+        "body": "{area} Safeguarding Panel"
+        if year >= 2013
+        else "{area} Area Child Protection Committee",
+        "pseudonym_style": "letter",
+    }
 
 
 def age_band(months: int) -> str:
@@ -79,13 +143,25 @@ def age_band(months: int) -> str:
 def sample_age_months(year: int, rng) -> int:
     """Draw a child's age; adolescents become more common over the period (extra-familial harm)."""
     t = (year - 2008) / 17
-    weights = {"infant": 0.42 - 0.12 * t, "toddler": 0.25 - 0.05 * t, "child": 0.15, "adolescent": 0.18 + 0.17 * t}
+    weights = {
+        "infant": 0.42 - 0.12 * t,
+        "toddler": 0.25 - 0.05 * t,
+        "child": 0.15,
+        "adolescent": 0.18 + 0.17 * t,
+    }
     band = rng.choices(list(weights), weights=list(weights.values()))[0]
-    low, high = {"infant": (0, 11), "toddler": (12, 59), "child": (60, 131), "adolescent": (132, 215)}[band]
+    low, high = {
+        "infant": (0, 11),
+        "toddler": (12, 59),
+        "child": (60, 131),
+        "adolescent": (132, 215),
+    }[band]
     return rng.randint(low, high)
 
 
-def _logistic(year: int, start: float, end: float, midpoint: float, steepness: float = 0.6) -> float:
+def _logistic(
+    year: int, start: float, end: float, midpoint: float, steepness: float = 0.6
+) -> float:
     s = 1 / (1 + math.exp(-steepness * (year - midpoint)))
     return start + (end - start) * s
 
@@ -111,7 +187,12 @@ THEME_TRENDS: dict[str, dict] = {
     "moves_transfer_cross_boundary": {"kind": "stable", "p": 0.20},
     "was_not_brought_missed_contact": {"kind": "stable", "p": 0.25},
     "cumulative_harm_history": {"kind": "stable", "p": 0.30},
-    "culture_ethnicity_faith_language": {"kind": "rising", "start": 0.06, "end": 0.55, "mid": 2020.0},
+    "culture_ethnicity_faith_language": {
+        "kind": "rising",
+        "start": 0.06,
+        "end": 0.55,
+        "mid": 2020.0,
+    },
     "adult_services_think_family": {"kind": "stable", "p": 0.28},
     "domestic_abuse": {"kind": "stable", "p": 0.48},
     "parental_mental_health": {"kind": "stable", "p": 0.36},
@@ -119,10 +200,15 @@ THEME_TRENDS: dict[str, dict] = {
     "neglect": {"kind": "stable", "p": 0.35},
     "physical_abuse_nai": {"kind": "age", "p": 0.25, "infant": 0.55},
     "sexual_abuse": {"kind": "stable", "p": 0.12},
-    "exploitation_extrafamilial_harm": {"kind": "rising", "start": 0.02, "end": 0.55, "mid": 2016.5},
+    "exploitation_extrafamilial_harm": {
+        "kind": "rising",
+        "start": 0.02,
+        "end": 0.55,
+        "mid": 2016.5,
+    },
     "sudi_unsafe_sleep": {"kind": "age", "p": 0.0, "infant": 0.38},
     "suicide_self_harm_mental_health": {"kind": "age", "p": 0.04, "adolescent": 0.45},
-    "online_harm": {"kind": "rising", "start": 0.02, "end": 0.50, "mid": 2018.0},
+    "online_harm": {"kind": "rising", "start": 0.02, "end": 0.80, "mid": 2017.5},
     "disability_complex_health": {"kind": "stable", "p": 0.15},
     "poverty_housing_deprivation": {"kind": "stable", "p": 0.25},
     "covid_19": {"kind": "period", "p": 0.0, "years": (2020, 2022), "p_in": 0.75},

@@ -7,8 +7,6 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
-
 from themes.errors import ThemesError
 from themes.synthetic.library_check import check_library_file
 

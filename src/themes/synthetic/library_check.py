@@ -22,7 +22,8 @@ THEME_IDS = (
     "unseen_men_fathers moves_transfer_cross_boundary was_not_brought_missed_contact "
     "cumulative_harm_history culture_ethnicity_faith_language adult_services_think_family "
     "domestic_abuse parental_mental_health parental_substance_misuse neglect physical_abuse_nai "
-    "sexual_abuse exploitation_extrafamilial_harm sudi_unsafe_sleep suicide_self_harm_mental_health "
+    "sexual_abuse exploitation_extrafamilial_harm sudi_unsafe_sleep "
+    "suicide_self_harm_mental_health "
     "online_harm disability_complex_health poverty_housing_deprivation covid_19 looked_after_care "
     "education_absence_ehe"
 ).split()
@@ -32,15 +33,34 @@ REC_TYPE_IDS = (
     "rec_public_family_information rec_national_policy"
 ).split()
 KINDS = {
-    "background", "chronology", "analysis", "finding", "lesson", "recommendation",
-    "introduction", "methodology", "terms_of_reference", "conclusion",
+    "background",
+    "chronology",
+    "analysis",
+    "finding",
+    "lesson",
+    "recommendation",
+    "introduction",
+    "methodology",
+    "terms_of_reference",
+    "conclusion",
 }
 POLARITIES = {"concern", "good_practice", "absent"}
 AGES = {"infant", "toddler", "child", "adolescent", "any"}
 NATIONS = {"england", "wales", "scotland", "northern_ireland", "any"}
 PLACEHOLDERS = {
-    "child", "he", "him", "his", "himself", "He", "His", "mother", "father", "partner",
-    "sibling", "date", "partnership",
+    "child",
+    "he",
+    "him",
+    "his",
+    "himself",
+    "He",
+    "His",
+    "mother",
+    "father",
+    "partner",
+    "sibling",
+    "date",
+    "partnership",
 }
 _BRACED = re.compile(r"\{([^{}]*)\}")
 _ID = re.compile(r"^[a-z]{2}-\d{4}$")
@@ -59,8 +79,13 @@ def check_passage(p: dict) -> list[str]:
             problems.append(f"{pid}: bad label {lab!r}")
         elif lab.get("polarity") not in POLARITIES:
             problems.append(f"{pid}: bad polarity in {lab!r}")
-    for key, vocab in (("rec_types", REC_TYPE_IDS), ("addresses", THEME_IDS),
-                       ("asks_about", THEME_IDS), ("ages", AGES), ("nations", NATIONS)):
+    for key, vocab in (
+        ("rec_types", REC_TYPE_IDS),
+        ("addresses", THEME_IDS),
+        ("asks_about", THEME_IDS),
+        ("ages", AGES),
+        ("nations", NATIONS),
+    ):
         for v in p.get(key) or []:
             if v not in vocab:
                 problems.append(f"{pid}: unknown {key} value {v!r}")
@@ -106,6 +131,7 @@ def check_library_file(path: Path) -> tuple[list[dict], list[str]]:
 
 
 def main(argv: list[str]) -> int:
+    """Check the library files named in ``argv``; print problems and label counts."""
     theme_counts: Counter = Counter()
     rec_counts: Counter = Counter()
     total, all_problems = 0, []
@@ -114,7 +140,9 @@ def main(argv: list[str]) -> int:
         all_problems += problems
         total += len(passages)
         for p in passages:
-            theme_counts.update(lab["theme"] for lab in p.get("labels") or [] if isinstance(lab, dict))
+            theme_counts.update(
+                lab["theme"] for lab in p.get("labels") or [] if isinstance(lab, dict)
+            )
             rec_counts.update(p.get("rec_types") or [])
     for msg in all_problems:
         print("PROBLEM", msg)

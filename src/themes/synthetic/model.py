@@ -22,7 +22,9 @@ class Para:
     rec_types: list[str] = field(default_factory=list)
     addresses: list[str] = field(default_factory=list)
     asks_about: list[str] = field(default_factory=list)
-    role: str = "body"  # body | chronology_row | recommendation | glossary | reference | cover | contents
+    role: str = (
+        "body"  # body | chronology_row | recommendation | glossary | reference | cover | contents
+    )
     cells: list[str] | None = None  # for table rows: the other cells (date, agency, timescale ...)
 
 

@@ -16,7 +16,12 @@ from pathlib import Path
 from themes.synthetic.compose import MONTHS
 from themes.synthetic.model import Document
 
-KIND_LABEL = {"overview": "Overview Report", "executive_summary": "Executive Summary", "national_review": "National Review", "learning_brief": "Learning Brief"}
+KIND_LABEL = {
+    "overview": "Overview Report",
+    "executive_summary": "Executive Summary",
+    "national_review": "National Review",
+    "learning_brief": "Learning Brief",
+}
 _FIXED_ZIP_TIME = (2020, 1, 1, 0, 0, 0)
 
 
@@ -45,8 +50,15 @@ def render_docx(doc: Document, path: Path) -> int:
     props.created = props.modified = dt.datetime(2020, 1, 1)
     props.last_modified_by, props.revision = doc.author, 1
     section = d.sections[0]
-    section.header.paragraphs[0].text = doc.running_header + (f"    {doc.restricted_banner}" if doc.restricted_banner else "")
-    section.footer.paragraphs[0].text = doc.running_footer.replace("{page}", "").replace(" of {pages}", "").replace("Page", f"{doc.title} –").strip()
+    section.header.paragraphs[0].text = doc.running_header + (
+        f"    {doc.restricted_banner}" if doc.restricted_banner else ""
+    )
+    section.footer.paragraphs[0].text = (
+        doc.running_footer.replace("{page}", "")
+        .replace(" of {pages}", "")
+        .replace("Page", f"{doc.title} –")
+        .strip()
+    )
     d.add_paragraph(doc.partnership)
     d.add_heading(doc.title, level=0)
     d.add_paragraph(KIND_LABEL[doc.document_kind])
@@ -67,12 +79,18 @@ def render_docx(doc: Document, path: Path) -> int:
                 cell.text = text
             for para in s.paras:
                 row = table.add_row().cells
-                values = [para.cells[0], para.cells[1], para.text] if s.section_type == "chronology" else [para.text, *para.cells]
+                values = (
+                    [para.cells[0], para.cells[1], para.text]
+                    if s.section_type == "chronology"
+                    else [para.text, *para.cells]
+                )
                 for cell, text in zip(row, values, strict=True):
                     cell.text = text
         else:
             for para in s.paras:
-                d.add_paragraph(_para_line(para), style="List Bullet" if para.role == "appendix_item" else None)
+                d.add_paragraph(
+                    _para_line(para), style="List Bullet" if para.role == "appendix_item" else None
+                )
     buffer = io.BytesIO()
     d.save(buffer)
     _write_stable_zip(buffer.getvalue(), path)
@@ -91,15 +109,25 @@ def _write_stable_zip(data: bytes, path: Path) -> None:
 
 
 # ------------------------------------------------------------------------------------------ HTML
-_NAV = """<header class="site-header"><a class="skip" href="#main">Skip to main content</a>
-<div class="cookie-banner">We use cookies to make this site work. <button>Accept all cookies</button> <button>Reject</button></div>
-<nav aria-label="Main"><ul><li><a href="/">Home</a></li><li><a href="/about">About the partnership</a></li>
-<li><a href="/reviews">Practice reviews</a></li><li><a href="/training">Training and events</a></li>
-<li><a href="/contact">Report a concern</a></li></ul></nav>
-<ol class="breadcrumbs"><li><a href="/">Home</a></li><li><a href="/reviews">Practice reviews</a></li><li>{title}</li></ol></header>"""
-_FOOT = """<footer class="site-footer"><p>If you are worried about a child, contact children's services or call the police on 999 in an emergency.</p>
-<ul><li><a href="/accessibility">Accessibility statement</a></li><li><a href="/privacy">Privacy notice</a></li><li><a href="/sitemap">Sitemap</a></li></ul>
-<p>&copy; {partnership}</p></footer>"""
+_NAV = (
+    '<header class="site-header"><a class="skip" href="#main">Skip to main content</a>\n'
+    '<div class="cookie-banner">We use cookies to make this site work. '
+    "<button>Accept all cookies</button> <button>Reject</button></div>\n"
+    '<nav aria-label="Main"><ul><li><a href="/">Home</a></li>'
+    '<li><a href="/about">About the partnership</a></li>\n'
+    '<li><a href="/reviews">Practice reviews</a></li>'
+    '<li><a href="/training">Training and events</a></li>\n'
+    '<li><a href="/contact">Report a concern</a></li></ul></nav>\n'
+    '<ol class="breadcrumbs"><li><a href="/">Home</a></li>'
+    '<li><a href="/reviews">Practice reviews</a></li><li>{title}</li></ol></header>'
+)
+_FOOT = (
+    '<footer class="site-footer"><p>If you are worried about a child, contact children\'s services '
+    "or call the police on 999 in an emergency.</p>\n"
+    '<ul><li><a href="/accessibility">Accessibility statement</a></li>'
+    '<li><a href="/privacy">Privacy notice</a></li><li><a href="/sitemap">Sitemap</a></li></ul>\n'
+    "<p>&copy; {partnership}</p></footer>"
+)
 
 
 def render_html(doc: Document, path: Path) -> int:
@@ -115,16 +143,25 @@ def render_html(doc: Document, path: Path) -> int:
         f"<h1>{escape(doc.title)}</h1>",
         f'<p class="doc-kind">{KIND_LABEL[doc.document_kind]}</p>',
         f'<p class="basis">{escape(doc.statutory_basis)}</p>',
-        f'<p class="meta">Published {_published(doc)}. Independent reviewer: {escape(doc.author)}.</p>',
+        f'<p class="meta">Published {_published(doc)}. '
+        f"Independent reviewer: {escape(doc.author)}.</p>",
     ]
     if doc.restricted_banner:
         parts.append(f'<p class="banner">{escape(doc.restricted_banner)}</p>')
     for s in doc.sections:
         parts.append(f"<section><h2>{escape(s.title)}</h2>")
         if s.table_header:
-            parts.append("<table><thead><tr>" + "".join(f"<th>{escape(h)}</th>" for h in s.table_header) + "</tr></thead><tbody>")
+            parts.append(
+                "<table><thead><tr>"
+                + "".join(f"<th>{escape(h)}</th>" for h in s.table_header)
+                + "</tr></thead><tbody>"
+            )
             for para in s.paras:
-                values = [para.cells[0], para.cells[1], para.text] if s.section_type == "chronology" else [para.text, *para.cells]
+                values = (
+                    [para.cells[0], para.cells[1], para.text]
+                    if s.section_type == "chronology"
+                    else [para.text, *para.cells]
+                )
                 parts.append("<tr>" + "".join(f"<td>{escape(v)}</td>" for v in values) + "</tr>")
             parts.append("</tbody></table>")
         elif s.section_type in {"glossary", "references", "appendix"}:
@@ -134,7 +171,12 @@ def render_html(doc: Document, path: Path) -> int:
                 number = f'<span class="para-no">{para.para_no}</span> ' if para.para_no else ""
                 parts.append(f"<p>{number}{escape(para.text)}</p>")
         parts.append("</section>")
-    parts += ["</article></main>", _FOOT.format(partnership=escape(doc.partnership)), "</body></html>", ""]
+    parts += [
+        "</article></main>",
+        _FOOT.format(partnership=escape(doc.partnership)),
+        "</body></html>",
+        "",
+    ]
     path.write_text("\n".join(parts), encoding="utf-8")
     return 0
 
@@ -164,9 +206,19 @@ def _hyphen_wrap(text: str, width: int, hyphenate: bool) -> list[str]:
 
 def render_txt(doc: Document, path: Path) -> int:
     """Write ``doc`` as a pdftotext-style dump (form feeds, running headers, page numbers)."""
-    lines: list[str] = [doc.partnership, "", doc.title, KIND_LABEL[doc.document_kind], doc.statutory_basis, f"Published: {_published(doc)}", ""]
+    lines: list[str] = [
+        doc.partnership,
+        "",
+        doc.title,
+        KIND_LABEL[doc.document_kind],
+        doc.statutory_basis,
+        f"Published: {_published(doc)}",
+        "",
+    ]
     pages: list[list[str]] = [lines]
-    body: list[str] = ["Contents", ""] + [f"{s.title} {'.' * max(3, 70 - len(s.title))} {3 + i}" for i, s in enumerate(doc.sections)]
+    body: list[str] = ["Contents", ""] + [
+        f"{s.title} {'.' * max(3, 70 - len(s.title))} {3 + i}" for i, s in enumerate(doc.sections)
+    ]
     pages.append(body)
     current: list[str] = []
     for s in doc.sections:
@@ -183,7 +235,17 @@ def render_txt(doc: Document, path: Path) -> int:
     total = len(pages)
     out = []
     for number, page in enumerate(pages, start=1):
-        decorated = page if number == 1 else [doc.running_header, "", *page, "", doc.running_footer.format(page=number, pages=total)]
+        decorated = (
+            page
+            if number == 1
+            else [
+                doc.running_header,
+                "",
+                *page,
+                "",
+                doc.running_footer.format(page=number, pages=total),
+            ]
+        )
         out.append("\n".join(decorated))
     path.write_text("\n\f".join(out) + "\n", encoding="utf-8")
     return total
@@ -191,14 +253,27 @@ def render_txt(doc: Document, path: Path) -> int:
 
 def render_markdown(doc: Document, path: Path) -> int:
     """Write ``doc`` as Markdown (headings as ``#``; numbered paragraphs kept)."""
-    out = [f"# {doc.title}", "", f"**{doc.partnership}**", "", f"{KIND_LABEL[doc.document_kind]}. Published {_published(doc)}.", "", doc.statutory_basis, ""]
+    out = [
+        f"# {doc.title}",
+        "",
+        f"**{doc.partnership}**",
+        "",
+        f"{KIND_LABEL[doc.document_kind]}. Published {_published(doc)}.",
+        "",
+        doc.statutory_basis,
+        "",
+    ]
     for s in doc.sections:
         out += [f"## {s.title}", ""]
         if s.table_header:
             out.append("| " + " | ".join(s.table_header) + " |")
             out.append("|" + "---|" * len(s.table_header))
             for para in s.paras:
-                values = [para.cells[0], para.cells[1], para.text] if s.section_type == "chronology" else [para.text, *para.cells]
+                values = (
+                    [para.cells[0], para.cells[1], para.text]
+                    if s.section_type == "chronology"
+                    else [para.text, *para.cells]
+                )
                 out.append("| " + " | ".join(v.replace("|", "/") for v in values) + " |")
             out.append("")
         else:

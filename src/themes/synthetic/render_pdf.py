@@ -48,12 +48,31 @@ def _styles(doc: Document) -> dict[str, ParagraphStyle]:
     body_font = "Times-Roman" if serif else "Helvetica"
     hyph = _HYPHENATION if doc.hyphenate else None
     return {
-        "body": ParagraphStyle("body", fontName=body_font, fontSize=10.5, leading=14, alignment=TA_JUSTIFY, spaceAfter=6, hyphenationLang=hyph, embeddedHyphenation=1 if hyph else 0),
-        "cell": ParagraphStyle("cell", fontName=body_font, fontSize=9, leading=11, hyphenationLang=hyph),
-        "h1": ParagraphStyle("h1", fontName="Helvetica-Bold", fontSize=14, leading=18, spaceBefore=10, spaceAfter=8),
-        "title": ParagraphStyle("title", fontName="Helvetica-Bold", fontSize=22, leading=28, spaceAfter=18),
-        "cover": ParagraphStyle("cover", fontName="Helvetica", fontSize=13, leading=18, spaceAfter=10),
-        "list": ParagraphStyle("list", fontName=body_font, fontSize=10, leading=13, leftIndent=12, spaceAfter=3),
+        "body": ParagraphStyle(
+            "body",
+            fontName=body_font,
+            fontSize=10.5,
+            leading=14,
+            alignment=TA_JUSTIFY,
+            spaceAfter=6,
+            hyphenationLang=hyph,
+            embeddedHyphenation=1 if hyph else 0,
+        ),
+        "cell": ParagraphStyle(
+            "cell", fontName=body_font, fontSize=9, leading=11, hyphenationLang=hyph
+        ),
+        "h1": ParagraphStyle(
+            "h1", fontName="Helvetica-Bold", fontSize=14, leading=18, spaceBefore=10, spaceAfter=8
+        ),
+        "title": ParagraphStyle(
+            "title", fontName="Helvetica-Bold", fontSize=22, leading=28, spaceAfter=18
+        ),
+        "cover": ParagraphStyle(
+            "cover", fontName="Helvetica", fontSize=13, leading=18, spaceAfter=10
+        ),
+        "list": ParagraphStyle(
+            "list", fontName=body_font, fontSize=10, leading=13, leftIndent=12, spaceAfter=3
+        ),
         "toc0": ParagraphStyle("toc0", fontName=body_font, fontSize=11, leading=16),
     }
 
@@ -97,7 +116,9 @@ def _numbered_canvas(doc: Document):
             self.drawString(20 * mm, height - 12 * mm, header)
             if doc.restricted_banner:
                 self.drawRightString(width - 20 * mm, height - 16 * mm, doc.restricted_banner)
-            self.drawCentredString(width / 2, 10 * mm, footer.format(page=self._pageNumber, pages=total))
+            self.drawCentredString(
+                width / 2, 10 * mm, footer.format(page=self._pageNumber, pages=total)
+            )
             if doc.watermark:
                 self.setFont("Helvetica-Bold", 70)
                 self.setFillColor(colors.Color(0.85, 0.85, 0.85))
@@ -121,16 +142,44 @@ def render_pdf(doc: Document, path: Path) -> int:
     styles = _styles(doc)
     width, height = A4
     margin = 22 * mm
-    template = _Template(str(path), pagesize=A4, leftMargin=margin, rightMargin=margin, topMargin=24 * mm, bottomMargin=20 * mm, title=doc.title, author=doc.author, invariant=1)
+    template = _Template(
+        str(path),
+        pagesize=A4,
+        leftMargin=margin,
+        rightMargin=margin,
+        topMargin=24 * mm,
+        bottomMargin=20 * mm,
+        title=doc.title,
+        author=doc.author,
+        invariant=1,
+    )
     one = Frame(margin, 20 * mm, width - 2 * margin, height - 44 * mm, id="one")
     gap = 8 * mm
     col = (width - 2 * margin - gap) / 2
-    two = [Frame(margin, 20 * mm, col, height - 44 * mm, id="left"), Frame(margin + col + gap, 20 * mm, col, height - 44 * mm, id="right")]
-    template.addPageTemplates([PageTemplate(id="one", frames=[one]), PageTemplate(id="two", frames=two)])
+    two = [
+        Frame(margin, 20 * mm, col, height - 44 * mm, id="left"),
+        Frame(margin + col + gap, 20 * mm, col, height - 44 * mm, id="right"),
+    ]
+    template.addPageTemplates(
+        [PageTemplate(id="one", frames=[one]), PageTemplate(id="two", frames=two)]
+    )
 
-    story = [Spacer(1, 30 * mm), Paragraph(escape(doc.partnership), styles["cover"]), Paragraph(escape(doc.title), styles["title"])]
-    kind = {"overview": "Overview Report", "executive_summary": "Executive Summary", "national_review": "National Review", "learning_brief": "Learning Brief"}[doc.document_kind]
-    story += [Paragraph(kind, styles["cover"]), Paragraph(escape(doc.statutory_basis), styles["cover"]), Paragraph(f"Independent reviewer: {escape(doc.author)}", styles["cover"])]
+    story = [
+        Spacer(1, 30 * mm),
+        Paragraph(escape(doc.partnership), styles["cover"]),
+        Paragraph(escape(doc.title), styles["title"]),
+    ]
+    kind = {
+        "overview": "Overview Report",
+        "executive_summary": "Executive Summary",
+        "national_review": "National Review",
+        "learning_brief": "Learning Brief",
+    }[doc.document_kind]
+    story += [
+        Paragraph(kind, styles["cover"]),
+        Paragraph(escape(doc.statutory_basis), styles["cover"]),
+        Paragraph(f"Independent reviewer: {escape(doc.author)}", styles["cover"]),
+    ]
     month, year = doc.publication_date.split("-")[1], doc.publication_year
     from themes.synthetic.compose import MONTHS
 
@@ -146,23 +195,51 @@ def render_pdf(doc: Document, path: Path) -> int:
             story += [NextPageTemplate("two"), PageBreak()]
         story.append(Paragraph(escape(section.title), styles["h1"]))
         if section.table_header:
-            header = [Paragraph(f"<b>{escape(h)}</b>", styles["cell"]) for h in section.table_header]
+            header = [
+                Paragraph(f"<b>{escape(h)}</b>", styles["cell"]) for h in section.table_header
+            ]
             rows = [header]
             for para in section.paras:
                 cells = para.cells or []
                 if section.section_type == "chronology":
-                    rows.append([Paragraph(escape(cells[0]), styles["cell"]), Paragraph(escape(cells[1]), styles["cell"]), Paragraph(escape(para.text), styles["cell"])])
+                    rows.append(
+                        [
+                            Paragraph(escape(cells[0]), styles["cell"]),
+                            Paragraph(escape(cells[1]), styles["cell"]),
+                            Paragraph(escape(para.text), styles["cell"]),
+                        ]
+                    )
                 else:
-                    rows.append([Paragraph(escape(para.text), styles["cell"]), Paragraph(escape(cells[0]), styles["cell"]), Paragraph(escape(cells[1]), styles["cell"])])
+                    rows.append(
+                        [
+                            Paragraph(escape(para.text), styles["cell"]),
+                            Paragraph(escape(cells[0]), styles["cell"]),
+                            Paragraph(escape(cells[1]), styles["cell"]),
+                        ]
+                    )
             avail = width - 2 * margin
-            widths = [avail * 0.17, avail * 0.18, avail * 0.65] if section.section_type == "chronology" else [avail * 0.62, avail * 0.22, avail * 0.16]
+            widths = (
+                [avail * 0.17, avail * 0.18, avail * 0.65]
+                if section.section_type == "chronology"
+                else [avail * 0.62, avail * 0.22, avail * 0.16]
+            )
             table = Table(rows, colWidths=widths, repeatRows=1)
-            table.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.4, colors.grey), ("VALIGN", (0, 0), (-1, -1), "TOP"), ("BACKGROUND", (0, 0), (-1, 0), colors.Color(0.9, 0.9, 0.9))]))
+            table.setStyle(
+                TableStyle(
+                    [
+                        ("GRID", (0, 0), (-1, -1), 0.4, colors.grey),
+                        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                        ("BACKGROUND", (0, 0), (-1, 0), colors.Color(0.9, 0.9, 0.9)),
+                    ]
+                )
+            )
             story.append(table)
         else:
             list_like = section.section_type in {"glossary", "references", "appendix"}
             for para in section.paras:
-                story.append(Paragraph(_para_text(para, "body"), styles["list" if list_like else "body"]))
+                story.append(
+                    Paragraph(_para_text(para, "body"), styles["list" if list_like else "body"])
+                )
         if is_two:
             story += [NextPageTemplate("one"), PageBreak()]
     template.multiBuild(story, canvasmaker=_numbered_canvas(doc))
