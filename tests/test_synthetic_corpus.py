@@ -185,3 +185,12 @@ def test_trend_design_is_visible_in_the_gold_labels(gold, manifest):
     assert share("policy_procedures", 2008, 2012) > share("policy_procedures", 2020, 2025) + 0.2
     assert share("covid_19", 2020, 2022) > 0.4
     assert share("covid_19", 2008, 2019) == 0
+
+
+def test_two_reviews_with_the_same_area_pseudonym_and_year_do_not_overwrite_each_other(manifest):
+    """Regression: a colliding file name once silently replaced one document with another."""
+    assert manifest["file"].is_unique
+    assert len(list((CORPUS / "reports").iterdir())) == len(manifest)
+    docs = compose_corpus(40, seed=2)
+    stems = [d.file_stem for d in docs]
+    assert len(stems) == len(set(stems))

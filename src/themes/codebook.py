@@ -72,8 +72,8 @@ CONTRACT_THEME_IDS: tuple[str, ...] = tuple(
         "workload_staffing_organisational_context training_knowledge policy_procedures "
         "unseen_men_fathers moves_transfer_cross_boundary was_not_brought_missed_contact "
         "cumulative_harm_history culture_ethnicity_faith_language adult_services_think_family "
-        "domestic_abuse parental_mental_health parental_substance_misuse neglect physical_abuse_nai "
-        "sexual_abuse exploitation_extrafamilial_harm sudi_unsafe_sleep "
+        "domestic_abuse parental_mental_health parental_substance_misuse neglect "
+        "physical_abuse_nai sexual_abuse exploitation_extrafamilial_harm sudi_unsafe_sleep "
         "suicide_self_harm_mental_health online_harm disability_complex_health "
         "poverty_housing_deprivation covid_19 looked_after_care education_absence_ehe"
     ).split()
@@ -225,9 +225,8 @@ def _check_pattern(pattern: list[dict[str, Any]]) -> list[dict[str, Any]]:
             raise ValueError(f"{where}: each token must be a mapping, got {token!r}")
         unknown = sorted(set(token) - PATTERN_KEYS)
         if unknown:
-            raise ValueError(
-                f"{where}: key {unknown[0]!r} is not allowed (allowed: {', '.join(sorted(PATTERN_KEYS))})"
-            )
+            allowed = ", ".join(sorted(PATTERN_KEYS))
+            raise ValueError(f"{where}: key {unknown[0]!r} is not allowed (allowed: {allowed})")
         for key, value in token.items():
             if key in _STRING_KEYS:
                 _check_string_value(key, value, where)
@@ -561,6 +560,10 @@ def _n_exclusions(entry: _Entry) -> int:
 # loading with line numbers
 
 
+# libyaml's parser when PyYAML was built with it (several times faster), else the pure-Python one.
+_YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _line(node: yaml.Node | None) -> int:
     return node.start_mark.line + 1 if node is not None else 1
 
@@ -716,8 +719,8 @@ def load_codebook(path: str | Path | None = None, *, require_contract: bool = Tr
         raise ThemesError(f"{label}: cannot read the codebook ({error})") from None
 
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        root = yaml.compose(text, Loader=_YamlLoader)
+        data = _YamlLoader("").construct_document(root) if root is not None else None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
         line = mark.line + 1 if mark is not None else 1

@@ -130,7 +130,11 @@ def _leaking_passages(corpus: Corpus, corpus_dir: Path, manifest: pd.DataFrame) 
             re.compile(rf"\b{re.escape(lay['watermark'])}\b") if lay.get("watermark") else None
         )
 
+    titles = {_key(t, 10_000) for t in manifest["title"]}
+
     def leaks(p) -> bool:
+        if _key(p["text"], 10_000) in titles:
+            return False  # the cover's title line, which some footers repeat
         noise, mark = noise_by_report.get(p["report_id"]), watermark_by_report.get(p["report_id"])
         return bool(
             (noise and noise.search(_key(p["text"], 100_000))) or (mark and mark.search(p["text"]))

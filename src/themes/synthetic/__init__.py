@@ -71,7 +71,7 @@ def _render(doc: Document, folder: Path) -> tuple[str, int, str]:
 
 
 def _splits_for_year(n: int, rng: random.Random) -> list[str]:
-    base = ["test", "dev", "train", "train", "test", "train", "train"]
+    base = ["test", "dev", "train", "train", "test", "train", "train", "train"]
     return rng.sample(base[:n] if n <= len(base) else base + ["train"] * (n - len(base)), n)
 
 
@@ -79,8 +79,8 @@ def _cases(n_reviews: int, seed: int, *, bundled: bool) -> list[Case]:
     rng = random.Random(seed)
     cases: list[Case] = []
     if bundled:
-        per_year = {y: 4 for y in YEARS}
-        for y in rng.sample(list(YEARS), n_reviews - 4 * len(YEARS) - 2):
+        per_year = {y: 6 for y in YEARS}
+        for y in rng.sample(list(YEARS), n_reviews - 6 * len(YEARS) - 2):
             per_year[y] += 1
         index = 1
         for year in YEARS:
@@ -116,17 +116,39 @@ def compose_corpus(
     for case in cases:
         with_summary = not case.national and rng.random() < (0.22 if bundled else 0.15)
         docs += compose_documents(case, library, rng, with_summary=with_summary, scale=scale)
+    seen: set[str] = set()
+    for doc in docs:
+        # Two reviews can share area, pseudonym, kind and year ("Child A" recurs): keep names unique.
+        if doc.file_stem in seen:
+            doc.file_stem = f"{doc.file_stem}-{doc.review_id}"
+        seen.add(doc.file_stem)
     if bundled:
         # The bundled mix: mostly PDF, then DOCX, HTML, TXT and Markdown, spread over the years.
         order = list(range(len(docs)))
         rng.shuffle(order)
-        plan = ["docx"] * 10 + ["html"] * 9 + ["txt"] * 7 + ["md"] * 3
+        plan = ["docx"] * 13 + ["html"] * 12 + ["txt"] * 9 + ["md"] * 4
         for i, fmt in zip(order, plan, strict=False):
             docs[i].file_format = fmt
     else:
         for i, doc in enumerate(docs):
             doc.file_format = formats[i % len(formats)]
     return docs
+
+
+def _layout_noise(doc: Document) -> dict:
+    fmt = doc.file_format
+    footer = doc.running_footer if fmt in {"pdf", "txt"} else None
+    if fmt == "docx":
+        from themes.synthetic.render_other import docx_footer
+
+        footer = docx_footer(doc)
+    return {
+        "running_header": doc.running_header if fmt in {"pdf", "docx", "txt"} else None,
+        "running_footer": footer,
+        "watermark": doc.watermark if fmt == "pdf" else None,
+        "restricted_banner": doc.restricted_banner if fmt in {"pdf", "docx", "html"} else None,
+        "hyphenated": doc.hyphenate and fmt in {"pdf", "txt"},
+    }
 
 
 def write_corpus(docs: list[Document], out: Path, n_jobs: int = 1) -> list[dict]:
@@ -203,11 +225,9 @@ def write_corpus(docs: list[Document], out: Path, n_jobs: int = 1) -> list[dict]
                     {
                         "report_id": doc.report_id,
                         "file": row["file"],
-                        "running_header": doc.running_header,
-                        "running_footer": doc.running_footer,
-                        "watermark": doc.watermark,
-                        "restricted_banner": doc.restricted_banner,
-                        "hyphenated": doc.hyphenate,
+                        # Each field records what this file's renderer actually drew.
+                        **_layout_noise(doc),
+                        "redactions": doc.redactions,
                         "two_column_analysis": doc.file_format == "pdf" and doc.style_seed % 5 == 0,
                         "statutory_basis": doc.statutory_basis,
                     },
@@ -225,8 +245,8 @@ def write_corpus(docs: list[Document], out: Path, n_jobs: int = 1) -> list[dict]
 
 
 def build_bundled_corpus(out: Path, seed: int = BUNDLED_SEED, n_jobs: int = 1) -> list[dict]:
-    """Build the corpus shipped in ``corpus/``: 82 reviews, 2008-2025, all formats."""
-    docs = compose_corpus(82, seed, bundled=True)
+    """Build the corpus shipped in ``corpus/``: 112 reviews, 2008-2025, all formats."""
+    docs = compose_corpus(112, seed, bundled=True)
     return write_corpus(docs, Path(out), n_jobs=n_jobs)
 
 

@@ -549,6 +549,11 @@ def compose_documents(
         offset = sorted(HEADINGS).index(section_type) % 2
         return options[(heading_style + offset) % len(options)]
 
+    redact = not case.national and rng.random() < 0.2
+    if redact:
+        # Published reports black out names; the gold text carries the loader's canonical marker.
+        case.values = {**case.values, "partner": "Mr [redacted]"}
+
     sections: list[Section] = []
     intro = Section(
         "introduction",
@@ -670,14 +675,17 @@ def compose_documents(
         "overview" if not case.national else "national_review",
         body + [glossary, references, appendix],
         rng,
+        redact=redact,
     )
     docs = [overview]
     if with_summary:
-        docs.append(_executive_summary(case, body, rng))
+        docs.append(_executive_summary(case, body, rng, redact=redact))
     return docs
 
 
-def _executive_summary(case: Case, body: list[Section], rng: random.Random) -> Document:
+def _executive_summary(
+    case: Case, body: list[Section], rng: random.Random, redact: bool = False
+) -> Document:
     """An executive summary that reuses a subset of the overview's paragraphs, renumbered."""
     keep = {
         "introduction": 2,
@@ -712,7 +720,7 @@ def _executive_summary(case: Case, body: list[Section], rng: random.Random) -> D
                 if para.role in {"body", "recommendation"} and section.table_header is None
                 else None
             )
-    return _document(case, "executive_summary", sections, rng)
+    return _document(case, "executive_summary", sections, rng, redact=redact)
 
 
 def statutory_basis(case: Case) -> str:
@@ -754,7 +762,9 @@ KIND_LABEL = {
 }
 
 
-def _document(case: Case, kind: str, sections: list[Section], rng: random.Random) -> Document:
+def _document(
+    case: Case, kind: str, sections: list[Section], rng: random.Random, redact: bool = False
+) -> Document:
     abbrev = case.regime["abbrev"]
     review_type = case.regime["review_type"]
     if case.regime.get("cpr_kind"):
@@ -762,21 +772,21 @@ def _document(case: Case, kind: str, sections: list[Section], rng: random.Random
     else:
         review_type_display = review_type
     if case.national:
-        title = rng.choice(
-            [
-                "Safeguarding children at risk from criminal exploitation: a national review",
-                "Protecting babies in the first year: a national review",
-                "Children living with domestic abuse: a national review",
-            ]
-        )
+        national_titles = [
+            "Safeguarding children at risk from criminal exploitation: a national review",
+            "Protecting babies in the first year: a national review",
+            "Children living with domestic abuse: a national review",
+        ]
+        title = national_titles[case.year % len(national_titles)]  # distinct for distinct years
     else:
         title = f"{review_type_display}: {case.pseudonym}"
     pub = f"{MONTHS[case.pub_month - 1]} {case.year}"
     header_style = rng.randrange(3)
+    subject = case.pseudonym if not case.national else title.split(":")[0]
     running_header = [
-        f"{review_type} {case.pseudonym} – {KIND_LABEL[kind]}",
-        f"{case.partnership} – {abbrev} {case.pseudonym}",
-        f"{KIND_LABEL[kind]} {abbrev} {case.pseudonym} - {pub}",
+        f"{review_type} {subject} – {KIND_LABEL[kind]}",
+        f"{case.partnership} – {abbrev} {subject}",
+        f"{KIND_LABEL[kind]} {abbrev} {subject} - {pub}",
     ][header_style]
     footer_style = rng.choice(["page_of", "bare", "published"])
     footer = {
@@ -822,7 +832,7 @@ def _document(case: Case, kind: str, sections: list[Section], rng: random.Random
         restricted_banner="RESTRICTED – not for circulation beyond the partnership"
         if rng.random() < 0.15
         else None,
-        redactions=rng.random() < 0.2,
+        redactions=redact,
         hyphenate=rng.random() < 0.5,
         footer_style=footer_style,
         style_seed=rng.randrange(1_000_000),

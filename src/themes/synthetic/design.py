@@ -203,7 +203,7 @@ THEME_TRENDS: dict[str, dict] = {
     "exploitation_extrafamilial_harm": {
         "kind": "rising",
         "start": 0.02,
-        "end": 0.55,
+        "end": 0.75,
         "mid": 2016.5,
     },
     "sudi_unsafe_sleep": {"kind": "age", "p": 0.0, "infant": 0.38},
@@ -248,6 +248,12 @@ def theme_probability(theme: str, year: int, band: str) -> float:
 
 
 def trend_direction(theme: str) -> str:
-    """The design's direction of travel for a theme: rising, falling, period or stable."""
+    """The design's direction of travel: rising, falling, period, age-driven or stable.
+
+    Age-driven themes follow the changing age mix (adolescents become more common, infants less), so
+    suicide and self-harm drifts up and infant harms drift down without a theme-specific trend.
+    """
     kind = THEME_TRENDS[theme]["kind"]
+    if kind == "age":
+        return "age-driven"
     return kind if kind in {"rising", "falling", "period"} else "stable"

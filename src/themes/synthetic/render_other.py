@@ -29,6 +29,24 @@ def _published(doc: Document) -> str:
     return f"{MONTHS[int(doc.publication_date[5:7]) - 1]} {doc.publication_year}"
 
 
+REDACTION = "[redacted]"
+# How each format shows a blacked-out name; the loader maps every one back to "[redacted]".
+REDACTION_MARKS = {"docx": "[REDACTED]", "html": "\u2588\u2588\u2588\u2588\u2588", "txt": "XXXXXXXX", "md": "\u2588\u2588\u2588\u2588"}
+
+
+def _with_marks(doc: Document, fmt: str) -> Document:
+    """A copy of ``doc`` whose redactions look the way ``fmt`` shows them (input left unchanged)."""
+    import copy
+
+    if not doc.redactions:
+        return doc
+    marked = copy.deepcopy(doc)
+    for section in marked.sections:
+        for para in section.paras:
+            para.text = para.text.replace(REDACTION, REDACTION_MARKS[fmt])
+    return marked
+
+
 def _para_line(para) -> str:
     if para.cells and para.role == "chronology_row":
         return f"{para.cells[0]} | {para.cells[1]} | {para.text}"
@@ -38,8 +56,19 @@ def _para_line(para) -> str:
 
 
 # ------------------------------------------------------------------------------------------ DOCX
+def docx_footer(doc: Document) -> str:
+    """The running footer as the DOCX renderer writes it (no page-number field)."""
+    return (
+        doc.running_footer.replace("{page}", "")
+        .replace(" of {pages}", "")
+        .replace("Page", f"{doc.title} –")
+        .strip()
+    )
+
+
 def render_docx(doc: Document, path: Path) -> int:
     """Write ``doc`` as a .docx file with byte-stable zip metadata; return 0 (pages unknown)."""
+    doc = _with_marks(doc, "docx")
     import datetime as dt
 
     from docx import Document as Docx
@@ -53,12 +82,7 @@ def render_docx(doc: Document, path: Path) -> int:
     section.header.paragraphs[0].text = doc.running_header + (
         f"    {doc.restricted_banner}" if doc.restricted_banner else ""
     )
-    section.footer.paragraphs[0].text = (
-        doc.running_footer.replace("{page}", "")
-        .replace(" of {pages}", "")
-        .replace("Page", f"{doc.title} –")
-        .strip()
-    )
+    section.footer.paragraphs[0].text = docx_footer(doc)
     d.add_paragraph(doc.partnership)
     d.add_heading(doc.title, level=0)
     d.add_paragraph(KIND_LABEL[doc.document_kind])
@@ -132,6 +156,7 @@ _FOOT = (
 
 def render_html(doc: Document, path: Path) -> int:
     """Write ``doc`` as a partnership-website HTML page; return 0 (no pages)."""
+    doc = _with_marks(doc, "html")
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en-GB"><head><meta charset="utf-8">',
@@ -206,6 +231,7 @@ def _hyphen_wrap(text: str, width: int, hyphenate: bool) -> list[str]:
 
 def render_txt(doc: Document, path: Path) -> int:
     """Write ``doc`` as a pdftotext-style dump (form feeds, running headers, page numbers)."""
+    doc = _with_marks(doc, "txt")
     lines: list[str] = [
         doc.partnership,
         "",
@@ -253,6 +279,7 @@ def render_txt(doc: Document, path: Path) -> int:
 
 def render_markdown(doc: Document, path: Path) -> int:
     """Write ``doc`` as Markdown (headings as ``#``; numbered paragraphs kept)."""
+    doc = _with_marks(doc, "md")
     out = [
         f"# {doc.title}",
         "",

@@ -130,8 +130,13 @@ def _numbered_canvas(doc: Document):
     return NumberedCanvas
 
 
+REDACTION = "[redacted]"
+# A blacked-out name: black text on black, which PDF text extraction reads as "XXXXXXXX".
+_PDF_REDACTION = '<span backColor="black" textColor="black">XXXXXXXX</span>'
+
+
 def _para_text(para, style_name: str) -> str:
-    text = escape(para.text)
+    text = escape(para.text).replace(REDACTION, _PDF_REDACTION)
     if para.para_no:
         return f"{para.para_no}&nbsp;&nbsp;{text}"
     return text
