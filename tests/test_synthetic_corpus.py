@@ -194,3 +194,11 @@ def test_two_reviews_with_the_same_area_pseudonym_and_year_do_not_overwrite_each
     docs = compose_corpus(40, seed=2)
     stems = [d.file_stem for d in docs]
     assert len(stems) == len(set(stems))
+
+
+def test_data_card_is_current():
+    """corpus/README.md is exactly what the data card module computes from the corpus."""
+    from themes.synthetic.datacard import render_data_card
+
+    corpus_dir = settings().corpus_dir
+    assert (corpus_dir / "README.md").read_text(encoding="utf-8") == render_data_card(corpus_dir)

@@ -98,8 +98,6 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from themes.pipeline import RunConfig, run_pipeline
 
     source = args.source or str(settings().corpus_dir)
-    if args.backend == "dask" and not args.scheduler:
-        raise ThemesError("--backend dask needs --scheduler ADDRESS (e.g. tcp://10.0.0.5:8786)")
     config = RunConfig(
         source=source,
         out=args.out,
@@ -129,6 +127,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
         else 0
     )
     return EXIT_PARTIAL if (args.strict and bad) else 0
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from themes.exports import cli_export
+
+    return cli_export(args)
 
 
 def _cmd_codebook(args: argparse.Namespace) -> int:
@@ -329,7 +333,7 @@ COMMANDS: dict[str, tuple[str, str, str, Callable, Callable]] = {
             "themes export build/demo --format qdpx -o build/themes.qdpx",
         ),
         _args_export,
-        _not_available("exports"),
+        _cmd_export,
     ),
     "codebook": (
         "list and validate a codebook",

@@ -54,9 +54,14 @@ def run_pipeline(config: RunConfig) -> RunResult:
         >>> sorted(result.outputs)  # doctest: +SKIP
         ['errors', 'passages', 'recommendations', 'reports', 'run_manifest']
     """
+    from themes.parallel import parallel_backend
+
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
-    corpus = load_corpus(config.source, manifest=config.manifest, n_jobs=config.n_jobs)
+    # On a Dask cluster the scheduler decides how many tasks run at once.
+    n_jobs = -1 if config.backend == "dask" else config.n_jobs
+    with parallel_backend(config.backend, config.scheduler):
+        corpus = load_corpus(config.source, manifest=config.manifest, n_jobs=n_jobs)
     tables = corpus.save(out / "tables")
     result = RunResult(out=out, corpus=corpus, stages=["ingest"])
     for name in ("reports", "passages", "recommendations", "errors"):

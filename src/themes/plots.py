@@ -30,7 +30,8 @@ def plot_prevalence_over_time(
     *,
     labels: Mapping[str, str] | None = None,
     ncols: int = 4,
-    title: str | None = "Share of reviews with each theme, by publication year (95% Wilson intervals)",
+    title: str
+    | None = "Share of reviews with each theme, by publication year (95% Wilson intervals)",
 ) -> Figure:
     """Small multiples: one panel per theme, prevalence line with its interval band.
 
@@ -50,11 +51,30 @@ def plot_prevalence_over_time(
     for ax, theme in zip(axes, themes, strict=False):
         data = prevalence[prevalence["theme_id"] == theme].sort_values("publication_year")
         shown = data[data["enough_data"]]
-        ax.fill_between(shown["publication_year"], shown["ci_low"], shown["ci_high"], color=PRESENT_COLOUR, alpha=0.2, linewidth=0)
-        ax.plot(shown["publication_year"], shown["prevalence"], color=PRESENT_COLOUR, marker="o", markersize=3)
+        ax.fill_between(
+            shown["publication_year"],
+            shown["ci_low"],
+            shown["ci_high"],
+            color=PRESENT_COLOUR,
+            alpha=0.2,
+            linewidth=0,
+        )
+        ax.plot(
+            shown["publication_year"],
+            shown["prevalence"],
+            color=PRESENT_COLOUR,
+            marker="o",
+            markersize=3,
+        )
         withheld = data[~data["enough_data"]]
         if len(withheld):
-            ax.plot(withheld["publication_year"], [0] * len(withheld), linestyle="none", marker="|", color=WITHHELD_COLOUR)
+            ax.plot(
+                withheld["publication_year"],
+                [0] * len(withheld),
+                linestyle="none",
+                marker="|",
+                color=WITHHELD_COLOUR,
+            )
         ax.set_title(_label(theme, labels), fontsize=9)
         ax.set_ylim(0, 1)
         ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
@@ -83,7 +103,11 @@ def plot_cooccurrence_heatmap(
         labels: Display labels by theme id.
         title: Figure title (default names the metric).
     """
-    names = list(themes) if themes is not None else sorted(set(cooccurrence["theme_a"]) | set(cooccurrence["theme_b"]))
+    names = (
+        list(themes)
+        if themes is not None
+        else sorted(set(cooccurrence["theme_a"]) | set(cooccurrence["theme_b"]))
+    )
     index = {t: i for i, t in enumerate(names)}
     matrix = np.full((len(names), len(names)), np.nan)
     for row in cooccurrence.itertuples(index=False):
@@ -96,8 +120,14 @@ def plot_cooccurrence_heatmap(
     ax = fig.subplots()
     if metric == "lift":
         finite = matrix[np.isfinite(matrix)]
-        spread = max(1.0, float(np.nanmax(np.abs(np.log2(finite[finite > 0]))))) if finite.size and (finite > 0).any() else 1.0
-        image = ax.imshow(np.log2(np.where(matrix > 0, matrix, np.nan)), cmap="RdBu_r", vmin=-spread, vmax=spread)
+        spread = (
+            max(1.0, float(np.nanmax(np.abs(np.log2(finite[finite > 0])))))
+            if finite.size and (finite > 0).any()
+            else 1.0
+        )
+        image = ax.imshow(
+            np.log2(np.where(matrix > 0, matrix, np.nan)), cmap="RdBu_r", vmin=-spread, vmax=spread
+        )
         fig.colorbar(image, ax=ax, label="log2 lift (0 = as often as chance)")
     else:
         image = ax.imshow(matrix, cmap="viridis")
@@ -128,16 +158,32 @@ def plot_breakdown(
     """
     data = breakdown[breakdown["theme_id"].isin(themes)]
     groups = [g for g in pd.unique(data[by].astype(str))]
-    fig = Figure(figsize=(8, 0.55 * len(themes) * max(1, len(groups)) / 2 + 2), layout="constrained")
+    fig = Figure(
+        figsize=(8, 0.55 * len(themes) * max(1, len(groups)) / 2 + 2), layout="constrained"
+    )
     ax = fig.subplots()
     height = 0.8 / max(1, len(groups))
     for g_index, group in enumerate(groups):
         sub = data[data[by].astype(str) == group].set_index("theme_id").reindex(themes)
         y = np.arange(len(themes)) + g_index * height
         values = sub["prevalence"].to_numpy(dtype=float)
-        err = np.vstack([values - sub["ci_low"].to_numpy(dtype=float), sub["ci_high"].to_numpy(dtype=float) - values])
-        ax.barh(y, values, height=height, label=f"{group}", xerr=np.nan_to_num(err), error_kw={"elinewidth": 0.8, "alpha": 0.6})
-    ax.set_yticks(np.arange(len(themes)) + 0.4 - height / 2, [_label(t, labels) for t in themes], fontsize=8)
+        err = np.vstack(
+            [
+                values - sub["ci_low"].to_numpy(dtype=float),
+                sub["ci_high"].to_numpy(dtype=float) - values,
+            ]
+        )
+        ax.barh(
+            y,
+            values,
+            height=height,
+            label=f"{group}",
+            xerr=np.nan_to_num(err),
+            error_kw={"elinewidth": 0.8, "alpha": 0.6},
+        )
+    ax.set_yticks(
+        np.arange(len(themes)) + 0.4 - height / 2, [_label(t, labels) for t in themes], fontsize=8
+    )
     ax.invert_yaxis()
     ax.set_xlim(0, 1)
     ax.xaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
@@ -147,7 +193,9 @@ def plot_breakdown(
     return fig
 
 
-def plot_trend_odds_ratios(trend: pd.DataFrame, *, labels: Mapping[str, str] | None = None) -> Figure:
+def plot_trend_odds_ratios(
+    trend: pd.DataFrame, *, labels: Mapping[str, str] | None = None
+) -> Figure:
     """Forest plot of each theme's odds ratio per decade with its 95% interval.
 
     Args:
@@ -164,7 +212,9 @@ def plot_trend_odds_ratios(trend: pd.DataFrame, *, labels: Mapping[str, str] | N
     ax.axvline(1.0, color="black", linewidth=0.8)
     ax.set_xscale("log")
     ax.set_yticks(y, [_label(t, labels) for t in data["theme_id"]], fontsize=8)
-    ax.set_xlabel("odds ratio per decade (log scale); red rising, blue falling after FDR correction")
+    ax.set_xlabel(
+        "odds ratio per decade (log scale); red rising, blue falling after FDR correction"
+    )
     ax.set_title("Direction of travel by theme", fontsize=11)
     return fig
 

@@ -55,7 +55,7 @@ net, not a guarantee of anonymity. Each rule, why it exists and its known limits
 Examples:
     >>> [(f.kind, f.match) for f in find_personal_data("Mr K told Sarah Jones on 07700 900123.")]
     [('name', 'Sarah Jones'), ('phone', '07700 900123')]
-    >>> find_personal_data("Child M lived with Mother and the health visitor visited in March 2019.")
+    >>> find_personal_data("Child M lived with Mother; the health visitor called in March 2019.")
     []
 """
 
@@ -98,31 +98,32 @@ FIRST_NAMES: frozenset[str] = frozenset(
     """
     Aaliyah Aaron Abbie Abdul Abdullah Abigail Adam Adrian Ahmed Aidan Aiden Aisha Alan Albert
     Alex Alexander Alexandra Alfie Ali Alice Alicia Alison Alistair Amanda Amelia Amina Amir Amy
-    Andrea Andrew Angela Anita Ann Anna Anne Annie Anthony Archie Arthur Asha Ashley Aoife Ava Ayesha
-    Barbara Barry Ben Benjamin Bethany Beverley Billy Blessing Bradley Brandon Brenda Brian Bronwen
-    Bryony Caitlin Callum Cameron Carl Carly Carol Caroline Carrie Catherine Cerys Charlie Charles
-    Charlotte Chelsea Chidi Chloe Christian Christina Christine Christopher Ciaran Claire Clare
-    Colin Connor Conor Craig Daisy Dale Daniel Danielle Darren Darnell David Dean Debbie Deborah
-    Declan Deepak Denise Dennis Derek Diane Dominic Donna Dylan Ebony Eden Edward Eileen Elaine
-    Eleanor Elijah Elizabeth Ella Ellie Elliot Elsie Emily Emma Eric Erin Ethan Euan Evie Ewan Faisal
-    Fatima Fiona Ffion Florence Frances Francesca Freddie Freya Gareth Gary Gavin Gemma George
-    Georgia Gethin Gillian Gordon Grace Graham Gurpreet Hamish Hamza Hannah Harjit Harley Harriet
-    Harrison Harry Harvey Hassan Hayley Heather Helen Henry Holly Hollie Hussain Ian Ibrahim Imran
-    Iona Isaac Isabel Isabella Isabelle Isla Ivy Jack Jacob Jade Jake James Jamal Jamie Jane Janet
-    Jasmine Jason Jayden Jeffrey Jennifer Jenny Jessica Joanne Joe Joel John Jonathan Jordan
-    Joseph Joshua Josie Joyce Julie Justin Kamal Karen Karl Kate Katie Kayleigh Keith Kelly Kerry
-    Kevin Khadija Kieran Kirsty Kofi Kwame Kyle Lachlan Laura Lauren Layla Leah Lee Leila Leo Leon
-    Lewis Liam Lily Linda Lindsay Lisa Logan Lola Louis Louise Lucas Lucy Luke Lydia Lynn Mabel
-    Maisie Malik Mandeep Margaret Maria Marie Marcus Mariam Martin Mary Mason Matilda Matthew Megan
-    Melissa Mia Michael Michelle Mohammed Mohammad Mohamed Molly Morag Morgan Muhammad Nadia Naomi
-    Natalie Nathan Neil Niall Niamh Nicola Nicole Noah Nathaniel Oliver Olivia Omar Oscar Owen
-    Paige Pamela Patricia Patrick Paul Paula Peter Philip Phoebe Poppy Precious Priya Rachel Rajesh
-    Ravi Rebecca Reece Rhys Richard Riley Robert Robyn Roman Ronald Rose Rosie Ross Ruby Russell Ruth
-    Ryan Sadia Saima Sally Samantha Samuel Sandra Sanjay Sara Sarah Scarlett Scott Sean Seren
-    Shabana Shane Sharon Shaun Sheila Shirley Sian Sienna Simon Sinead Siobhan Sophie Sophia Stacey
-    Stephanie Stephen Steven Stuart Susan Tanya Tariq Teresa Theo Theodore Thomas Tiffany Timothy
-    Toby Tom Tommy Tracey Tracy Tunde Tyler Tyrone Usman Valerie Vanessa Victoria Vincent Wayne
-    William Yasmin Yusuf Zac Zachary Zainab Zara Zoe
+    Andrea Andrew Angela Anita Ann Anna Anne Annie Anthony Aoife Archie Arthur Asha Ashley Ava
+    Ayesha Barbara Barry Ben Benjamin Bethany Beverley Billy Blessing Bradley Brandon Brenda
+    Brian Bronwen Bryony Caitlin Callum Cameron Carl Carly Carol Caroline Carrie Catherine Cerys
+    Charles Charlie Charlotte Chelsea Chidi Chloe Christian Christina Christine Christopher
+    Ciaran Claire Clare Colin Connor Conor Craig Daisy Dale Daniel Danielle Darnell Darren David
+    Dean Debbie Deborah Declan Deepak Denise Dennis Derek Diane Dominic Donna Dylan Ebony Eden
+    Edward Eileen Elaine Eleanor Elijah Elizabeth Ella Ellie Elliot Elsie Emily Emma Eric Erin
+    Ethan Euan Evie Ewan Faisal Fatima Ffion Fiona Florence Frances Francesca Freddie Freya
+    Gareth Gary Gavin Gemma George Georgia Gethin Gillian Gordon Grace Graham Gurpreet Hamish
+    Hamza Hannah Harjit Harley Harriet Harrison Harry Harvey Hassan Hayley Heather Helen Henry
+    Hollie Holly Hussain Ian Ibrahim Imran Iona Isaac Isabel Isabella Isabelle Isla Ivy Jack
+    Jacob Jade Jake Jamal James Jamie Jane Janet Jasmine Jason Jayden Jeffrey Jennifer Jenny
+    Jessica Joanne Joe Joel John Jonathan Jordan Joseph Joshua Josie Joyce Julie Justin Kamal
+    Karen Karl Kate Katie Kayleigh Keith Kelly Kerry Kevin Khadija Kieran Kirsty Kofi Kwame Kyle
+    Lachlan Laura Lauren Layla Leah Lee Leila Leo Leon Lewis Liam Lily Linda Lindsay Lisa Logan
+    Lola Louis Louise Lucas Lucy Luke Lydia Lynn Mabel Maisie Malik Mandeep Marcus Margaret
+    Maria Mariam Marie Martin Mary Mason Matilda Matthew Megan Melissa Mia Michael Michelle
+    Mohamed Mohammad Mohammed Molly Morag Morgan Muhammad Nadia Naomi Natalie Nathan Nathaniel
+    Neil Niall Niamh Nicola Nicole Noah Oliver Olivia Omar Oscar Owen Paige Pamela Patricia
+    Patrick Paul Paula Peter Philip Phoebe Poppy Precious Priya Rachel Rajesh Ravi Rebecca Reece
+    Rhys Richard Riley Robert Robyn Roman Ronald Rose Rosie Ross Ruby Russell Ruth Ryan Sadia
+    Saima Sally Samantha Samuel Sandra Sanjay Sara Sarah Scarlett Scott Sean Seren Shabana Shane
+    Sharon Shaun Sheila Shirley Sian Sienna Simon Sinead Siobhan Sophia Sophie Stacey Stephanie
+    Stephen Steven Stuart Susan Tanya Tariq Teresa Theo Theodore Thomas Tiffany Timothy Toby Tom
+    Tommy Tracey Tracy Tunde Tyler Tyrone Usman Valerie Vanessa Victoria Vincent Wayne William
+    Yasmin Yusuf Zac Zachary Zainab Zara Zoe
     """.split()
 )
 
@@ -227,7 +228,7 @@ _STREET_TYPES = (
     r"Boulevard|Vale|Wharf)"
 )
 _STREET_RE = re.compile(
-    rf"(?<![\w/.,-])\d{{1,4}}[A-Za-z]?,?[ \t]+((?:[A-Z][a-z'’]+[ \t]+){{1,3}}){_STREET_TYPES}\b\.?"
+    rf"(?<![\w/.,-])\d{{1,4}}[A-Za-z]?,?[ \t]+((?:[A-Z][a-z'’]+[ \t]+){{1,3}}){_STREET_TYPES}\b"
 )
 _FLAT_RE = re.compile(
     r"\b(?:Flat|Apartment|Apt\.?)[ \t]+\d{1,4}[A-Za-z]?\b"
@@ -235,7 +236,8 @@ _FLAT_RE = re.compile(
     r"(?:House|Court|Tower|Lodge|Building|Mansions|Heights|Point|Apartments))?"
 )
 _POSTCODE_RE = re.compile(
-    r"\b(?:GIR ?0AA|(?:[A-PR-UWYZ](?:\d[A-HJKPSTUW]|[A-HK-Y]\d[ABEHMNPRV-Y]|[A-HK-Y]\d{1,2}|\d{1,2}))"
+    r"\b(?:GIR ?0AA|(?:[A-PR-UWYZ]"
+    r"(?:\d[A-HJKPSTUW]|[A-HK-Y]\d[ABEHMNPRV-Y]|[A-HK-Y]\d{1,2}|\d{1,2}))"
     r" ?\d[ABD-HJLNP-UW-Z]{2})\b"
 )
 _PHONE_RE = re.compile(
@@ -355,9 +357,13 @@ def find_personal_data(text: str, *, allowed_names: Iterable[str] = ()) -> list[
     if not text:
         return []
     found: list[Finding] = _names(text)
-    found += [Finding("date_of_birth", m.group(), m.start(), m.end()) for m in _DOB_RE.finditer(text)]
+    found += [
+        Finding("date_of_birth", m.group(), m.start(), m.end()) for m in _DOB_RE.finditer(text)
+    ]
     found += _street_addresses(text)
-    found += [Finding("postcode", m.group(), m.start(), m.end()) for m in _POSTCODE_RE.finditer(text)]
+    found += [
+        Finding("postcode", m.group(), m.start(), m.end()) for m in _POSTCODE_RE.finditer(text)
+    ]
     found += _phones(text)
     found += [Finding("email", m.group(), m.start(), m.end()) for m in _EMAIL_RE.finditer(text)]
     found += [
@@ -400,9 +406,10 @@ def mask_personal_data(text: str, findings: Iterable[Finding], mask: str = "█"
 
 
 def allowed_names_from_reports(reports: pd.DataFrame) -> dict[str, list[str]]:
-    """Names each report may contain: its child pseudonym and its partnership's name.
+    """Names each report may contain: its child pseudonym, partnership and (signed) author.
 
-    Requires ``report_id``; uses ``child_pseudonym`` and ``partnership`` where present.
+    Requires ``report_id``; uses ``child_pseudonym``, ``partnership`` and ``author`` where
+    present.
 
     Examples:
         >>> reports = pd.DataFrame(
@@ -413,7 +420,7 @@ def allowed_names_from_reports(reports: pd.DataFrame) -> dict[str, list[str]]:
     """
     if "report_id" not in reports.columns:
         raise ValueError(f"reports is missing column 'report_id'; it has {list(reports.columns)}")
-    columns = [c for c in ("child_pseudonym", "partnership") if c in reports.columns]
+    columns = [c for c in ("child_pseudonym", "partnership", "author") if c in reports.columns]
     allowed: dict[str, list[str]] = {}
     for row in reports[["report_id", *columns]].itertuples(index=False):
         values = [v for v in row[1:] if isinstance(v, str) and v.strip()]
@@ -453,7 +460,9 @@ def check_passages(
     """
     missing = [c for c in ("report_id", "passage_id", "text") if c not in passages.columns]
     if missing:
-        raise ValueError(f"passages is missing column(s) {missing}; it has {list(passages.columns)}")
+        raise ValueError(
+            f"passages is missing column(s) {missing}; it has {list(passages.columns)}"
+        )
     allowed_by = allowed_names_by_report or {}
     rows = []
     for report_id, passage_id, text in passages[["report_id", "passage_id", "text"]].itertuples(

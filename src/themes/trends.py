@@ -54,7 +54,9 @@ def primary_reviews(reports: pd.DataFrame) -> pd.DataFrame:
     return ordered.drop_duplicates("review_id").drop(columns="_rank").reset_index(drop=True)
 
 
-def presence_from_report_themes(report_themes: pd.DataFrame, theme_ids: Sequence[str]) -> pd.DataFrame:
+def presence_from_report_themes(
+    report_themes: pd.DataFrame, theme_ids: Sequence[str]
+) -> pd.DataFrame:
     """Collapse report x theme rows to review x theme presence, filling absent combinations.
 
     A review has a theme when any of its documents does (an executive summary and its overview
@@ -184,7 +186,11 @@ def prevalence_by(
     table["n_present"] = table["n_present"].astype(int)
     if by == "age_band":
         table["age_band"] = pd.Categorical(table["age_band"], categories=AGE_BANDS, ordered=True)
-    out = _with_intervals(table, min_n, confidence).sort_values(["theme_id", by]).reset_index(drop=True)
+    out = (
+        _with_intervals(table, min_n, confidence)
+        .sort_values(["theme_id", by])
+        .reset_index(drop=True)
+    )
     out.attrs["n_unknown"] = int(unknown)
     out.attrs["confidence"] = confidence
     out.attrs["min_n"] = min_n
@@ -325,7 +331,9 @@ def trend_tests(
         out["p_adjusted"] < alpha, np.where(sign > 0, "rising", "falling"), "no clear trend"
     )
     out = out.drop(columns="z")
-    out.attrs.update({"alpha": alpha, "correction": "Benjamini-Hochberg", "caveats": [REGIME_CAVEAT]})
+    out.attrs.update(
+        {"alpha": alpha, "correction": "Benjamini-Hochberg", "caveats": [REGIME_CAVEAT]}
+    )
     return out.sort_values("theme_id").reset_index(drop=True)
 
 
@@ -354,7 +362,12 @@ def compare_periods(
     rows = []
     for theme, group in merged.groupby("theme_id"):
         early, late = group[~group["later"]], group[group["later"]]
-        k1, n1, k2, n2 = int(early["present"].sum()), len(early), int(late["present"].sum()), len(late)
+        k1, n1, k2, n2 = (
+            int(early["present"].sum()),
+            len(early),
+            int(late["present"].sum()),
+            len(late),
+        )
         p = fisher_exact([[k1, n1 - k1], [k2, n2 - k2]])[1] if n1 and n2 else math.nan
         rows.append({
             "theme_id": theme, "period_1": labels[0], "n_1": n1, "k_1": k1, "prev_1": k1 / n1 if n1 else math.nan,
@@ -386,7 +399,9 @@ def cooccurrence(presence: pd.DataFrame, theme_ids: Sequence[str] | None = None)
         [[1.0, 0.33, 0.75]]
     """
     _require(presence, ["review_id", "theme_id", "present"], "presence")
-    wide = presence.pivot_table(index="review_id", columns="theme_id", values="present", aggfunc="any").fillna(False)
+    wide = presence.pivot_table(
+        index="review_id", columns="theme_id", values="present", aggfunc="any"
+    ).fillna(False)
     if theme_ids is not None:
         wide = wide.reindex(columns=list(theme_ids), fill_value=False)
     matrix = wide.to_numpy(dtype=float)
@@ -423,7 +438,15 @@ def toxic_trio(presence: pd.DataFrame, reviews: pd.DataFrame | None = None) -> p
     for k in range(4):
         count = int((per_review == k).sum())
         lo, hi = wilson_interval(count, total)
-        rows.append({"n_factors": k, "n_reviews": count, "share": count / total if total else math.nan, "ci_low": lo, "ci_high": hi})
+        rows.append(
+            {
+                "n_factors": k,
+                "n_reviews": count,
+                "share": count / total if total else math.nan,
+                "ci_low": lo,
+                "ci_high": hi,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -456,7 +479,11 @@ def recurring_lessons(
     themes = list(theme_ids) if theme_ids is not None else sorted(presence["theme_id"].unique())
     rec_counts: dict[str, pd.Series] = {}
     if recommendations is not None and len(recommendations):
-        recs = recommendations.explode("theme_ids").explode("rec_types").dropna(subset=["theme_ids", "rec_types"])
+        recs = (
+            recommendations.explode("theme_ids")
+            .explode("rec_types")
+            .dropna(subset=["theme_ids", "rec_types"])
+        )
         for theme, group in recs.groupby("theme_ids"):
             rec_counts[theme] = group["rec_types"].value_counts()
     rows = []
@@ -476,6 +503,10 @@ def recurring_lessons(
             "n_recommendations": int(counts.sum()) if len(counts) else 0,
             "top_recommendation_types": "; ".join(f"{t} ({n})" for t, n in counts.head(top_k).items()),
         })  # fmt: skip
-    out = pd.DataFrame(rows).sort_values(["n_years", "n_reviews"], ascending=False).reset_index(drop=True)
+    out = (
+        pd.DataFrame(rows)
+        .sort_values(["n_years", "n_reviews"], ascending=False)
+        .reset_index(drop=True)
+    )
     out.attrs["caveats"] = [REGIME_CAVEAT]
     return out

@@ -118,7 +118,8 @@ def compose_corpus(
         docs += compose_documents(case, library, rng, with_summary=with_summary, scale=scale)
     seen: set[str] = set()
     for doc in docs:
-        # Two reviews can share area, pseudonym, kind and year ("Child A" recurs): keep names unique.
+        # Two reviews can share area, pseudonym, kind and year ("Child A" recurs): keep names
+        # unique.
         if doc.file_stem in seen:
             doc.file_stem = f"{doc.file_stem}-{doc.review_id}"
         seen.add(doc.file_stem)
@@ -245,9 +246,16 @@ def write_corpus(docs: list[Document], out: Path, n_jobs: int = 1) -> list[dict]
 
 
 def build_bundled_corpus(out: Path, seed: int = BUNDLED_SEED, n_jobs: int = 1) -> list[dict]:
-    """Build the corpus shipped in ``corpus/``: 112 reviews, 2008-2025, all formats."""
+    """Build the corpus shipped in ``corpus/``: 112 reviews, 2008-2025, all formats.
+
+    Also writes the corpus's data card, ``out/README.md``, computed from the files just written.
+    """
+    from themes.synthetic.datacard import render_data_card
+
     docs = compose_corpus(112, seed, bundled=True)
-    return write_corpus(docs, Path(out), n_jobs=n_jobs)
+    rows = write_corpus(docs, Path(out), n_jobs=n_jobs)
+    (Path(out) / "README.md").write_text(render_data_card(out), encoding="utf-8")
+    return rows
 
 
 def build_corpus(

@@ -777,7 +777,8 @@ def _document(
             "Protecting babies in the first year: a national review",
             "Children living with domestic abuse: a national review",
         ]
-        title = national_titles[case.year % len(national_titles)]  # distinct for distinct years
+        # Distinct reviews get distinct titles: pick by the review's ordinal, not its year.
+        title = national_titles[int(case.review_id[2:]) % len(national_titles)]
     else:
         title = f"{review_type_display}: {case.pseudonym}"
     pub = f"{MONTHS[case.pub_month - 1]} {case.year}"
@@ -832,7 +833,7 @@ def _document(
         restricted_banner="RESTRICTED – not for circulation beyond the partnership"
         if rng.random() < 0.15
         else None,
-        redactions=redact,
+        redactions=any("[redacted]" in p.text for sec in sections for p in sec.paras),
         hyphenate=rng.random() < 0.5,
         footer_style=footer_style,
         style_seed=rng.randrange(1_000_000),

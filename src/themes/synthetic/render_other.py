@@ -31,7 +31,12 @@ def _published(doc: Document) -> str:
 
 REDACTION = "[redacted]"
 # How each format shows a blacked-out name; the loader maps every one back to "[redacted]".
-REDACTION_MARKS = {"docx": "[REDACTED]", "html": "\u2588\u2588\u2588\u2588\u2588", "txt": "XXXXXXXX", "md": "\u2588\u2588\u2588\u2588"}
+REDACTION_MARKS = {
+    "docx": "[REDACTED]",
+    "html": "\u2588\u2588\u2588\u2588\u2588",
+    "txt": "XXXXXXXX",
+    "md": "\u2588\u2588\u2588\u2588",
+}
 
 
 def _with_marks(doc: Document, fmt: str) -> Document:

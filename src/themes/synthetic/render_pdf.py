@@ -135,6 +135,10 @@ REDACTION = "[redacted]"
 _PDF_REDACTION = '<span backColor="black" textColor="black">XXXXXXXX</span>'
 
 
+def _cell_text(para) -> str:
+    return escape(para.text).replace(REDACTION, _PDF_REDACTION)
+
+
 def _para_text(para, style_name: str) -> str:
     text = escape(para.text).replace(REDACTION, _PDF_REDACTION)
     if para.para_no:
@@ -211,13 +215,13 @@ def render_pdf(doc: Document, path: Path) -> int:
                         [
                             Paragraph(escape(cells[0]), styles["cell"]),
                             Paragraph(escape(cells[1]), styles["cell"]),
-                            Paragraph(escape(para.text), styles["cell"]),
+                            Paragraph(_cell_text(para), styles["cell"]),
                         ]
                     )
                 else:
                     rows.append(
                         [
-                            Paragraph(escape(para.text), styles["cell"]),
+                            Paragraph(_cell_text(para), styles["cell"]),
                             Paragraph(escape(cells[0]), styles["cell"]),
                             Paragraph(escape(cells[1]), styles["cell"]),
                         ]
