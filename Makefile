@@ -11,10 +11,10 @@ STAMP := $(VENV)/.installed
 OUT ?= build/demo
 NOTEBOOKS := $(wildcard notebooks/*.ipynb)
 
-.PHONY: help setup demo test test-fast lint format lab corpus bench lock clean
+.PHONY: help setup setup-browser demo test test-fast lint format lab corpus bench lock clean
 
 help: ## Show this help
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 $(STAMP): requirements.txt pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "make setup: $(PYTHON) not found; install Python 3.11 or run 'make setup PYTHON=/path/to/python3.11'"; exit 2; }
@@ -29,6 +29,16 @@ $(STAMP): requirements.txt pyproject.toml
 setup: $(STAMP) ## Create .venv (Python 3.11) and install the pinned environment
 	@true
 
+setup-browser: ## Install Debian's chromium for the summary's rendering test (needs apt and root)
+	@if command -v chromium >/dev/null || command -v chromium-browser >/dev/null; then \
+		echo "chromium present."; \
+	elif command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+		echo "Installing Debian's chromium for the rendering test ..."; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else \
+		echo "chromium not installed and cannot install it here: the rendering test will be skipped locally (CI fails without it)."; \
+	fi
+
 demo: $(STAMP) ## Run the whole pipeline on the bundled corpus and print where the outputs are
 	$(BIN)/themes run --out $(OUT)
 
@@ -40,7 +50,7 @@ format: $(STAMP) ## Apply ruff formatting and safe fixes
 	$(BIN)/ruff check --fix src tests benchmarks
 	$(BIN)/ruff format src tests benchmarks
 
-test: $(STAMP) lint ## Run lint, the test suite and the notebooks under nbval
+test: $(STAMP) setup-browser lint ## Run lint, the test suite and the notebooks under nbval
 	$(BIN)/python -m pytest tests
 ifneq ($(NOTEBOOKS),)
 	$(BIN)/python -m pytest --nbval --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg -p no:cacheprovider $(NOTEBOOKS)
@@ -52,7 +62,7 @@ test-fast: $(STAMP) ## Run the test suite without the slow end-to-end tests
 	$(BIN)/python -m pytest tests -m "not slow"
 
 lab: $(STAMP) ## Start JupyterLab on the project kernel, in notebooks/
-	$(BIN)/jupyter lab --notebook-dir=notebooks
+	$(BIN)/jupyter lab --notebook-dir=notebooks $$([ "$$(id -u)" = 0 ] && echo --allow-root)
 
 corpus: $(STAMP) ## Regenerate the bundled fictional corpus under corpus/ (deterministic)
 	$(BIN)/themes synth --bundled --out corpus

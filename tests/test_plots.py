@@ -29,7 +29,7 @@ def test_prevalence_small_multiples_have_one_panel_per_theme_with_band_and_line(
     fig = plots.plot_prevalence_over_time(table, ["alpha", "beta", "gamma"], labels={"alpha": "Alpha label"}, ncols=2)
     visible = [ax for ax in fig.axes if ax.get_visible()]
     assert len(visible) == 3
-    assert visible[0].get_title() == "Alpha label"
+    assert visible[0].get_title() == "Alpha label"  # short labels are not wrapped
     for ax in visible:
         assert any(isinstance(c, PolyCollection) for c in ax.collections)  # the interval band
         assert len(ax.lines[0].get_xdata()) == 8

@@ -41,16 +41,6 @@ def _examples(*lines: str) -> str:
 # handlers: each takes the parsed namespace and returns an exit status
 
 
-def _not_available(feature: str) -> Callable[[argparse.Namespace], int]:
-    def handler(args: argparse.Namespace) -> int:
-        raise ThemesError(
-            f"'themes {args.command}' ({feature}) is not available in version {__version__} yet; "
-            "see the project's issue tracker"
-        )
-
-    return handler
-
-
 def _cmd_synth(args: argparse.Namespace) -> int:
     from themes import synthetic
 
@@ -103,30 +93,114 @@ def _cmd_run(args: argparse.Namespace) -> int:
         out=args.out,
         manifest=args.manifest,
         codebook=args.codebook,
+        method=args.method,
         n_jobs=args.n_jobs,
         backend=args.backend,
         scheduler=args.scheduler,
         topics=args.topics,
+        topic_backend=args.topic_backend,
     )
     result = run_pipeline(config)
     reports = result.corpus.reports
+    bad = int((result.corpus.errors["error_type"] != "warning").sum()) if len(result.corpus.errors) else 0
     print(
         f"Analysed {reports['review_id'].nunique()} reviews ({len(reports)} documents); "
-        f"{len(result.corpus.errors)} file problem(s) recorded."
+        f"{bad} file problem(s) recorded in {result.outputs['errors']}."
     )
     for stage, why in result.skipped.items():
         print(f"  not run: {stage} ({why})")
-    print(f"Outputs in {result.out.resolve()}:")
-    for name, path in result.outputs.items():
-        print(f"  {name}: {path}")
+    print(f"Tables:  {Path(result.outputs['reports']).parent.resolve()}")
+    if "trends" in result.outputs:
+        print(f"Trends:  {Path(result.outputs['trends']).resolve()}")
+    if "topics" in result.outputs:
+        print(f"Topics:  {Path(result.outputs['topics']).resolve()}")
+    print(f"Run manifest: {Path(result.outputs['run_manifest']).resolve()}")
     if reports.empty:
         raise ThemesError(f"{source}: no report could be loaded")
-    bad = (
-        int((result.corpus.errors["error_type"] != "warning").sum())
-        if len(result.corpus.errors)
-        else 0
-    )
+    print(f"Thematic summary: {result.summary_html.resolve()}")
     return EXIT_PARTIAL if (args.strict and bad) else 0
+
+
+def _read_stage_inputs(folder: str):
+    """Read the loader tables (and tagging tables if present) from a run or ingest folder."""
+    from themes.corpus import Corpus
+
+    base = Path(folder)
+    tables = base / "tables" if (base / "tables").is_dir() else base
+    corpus = Corpus.read(tables)
+    return base, tables, corpus
+
+
+def _read_tagged(tables: Path, method: str = "combined"):
+    import pandas as pd
+
+    from themes.codebook import load_codebook
+    from themes.corpus_tagging import TaggedCorpus
+
+    needed = ["mentions", "report_themes", "recommendations_tagged"]
+    missing = [n for n in needed if not (tables / f"{n}.parquet").is_file()]
+    if missing:
+        raise ThemesError(f"{tables}: no tagging tables ({', '.join(missing)}); run 'themes tag' first")
+    frames = [pd.read_parquet(tables / f"{n}.parquet") for n in needed]
+    return TaggedCorpus(*frames, method=method, codebook_version=load_codebook().version)
+
+
+def _cmd_tag(args: argparse.Namespace) -> int:
+    from themes.codebook import load_codebook
+    from themes.pipeline import stage_tag
+
+    _, _, corpus = _read_stage_inputs(args.tables)
+    out = Path(args.out)
+    tagged = stage_tag(corpus, out, method=args.method, codebook=load_codebook(args.codebook))
+    present = tagged.report_themes[tagged.report_themes["present"]]
+    print(
+        f"Tagged {len(corpus.passages)} passages with method '{args.method}': "
+        f"{int(tagged.mentions['counted'].sum())} counted mentions, "
+        f"{present['theme_id'].nunique()} themes present in at least one report. Tables in {out}"
+    )
+    return 0
+
+
+def _cmd_trends(args: argparse.Namespace) -> int:
+    from themes.codebook import load_codebook
+    from themes.pipeline import stage_trends
+
+    _, tables, corpus = _read_stage_inputs(args.tables)
+    tagged = _read_tagged(tables)
+    result = stage_trends(corpus, tagged, load_codebook(), Path(args.out))
+    moving = result["trend_tests"].query("direction != 'no clear trend'")
+    print(f"{len(moving)} theme(s) with a clear trend after correction; tables and figures in {args.out}")
+    return 0
+
+
+def _cmd_summary(args: argparse.Namespace) -> int:
+    from themes.codebook import load_codebook
+    from themes.pipeline import stage_summary
+
+    base, tables, corpus = _read_stage_inputs(args.tables)
+    tagged = _read_tagged(tables)
+    manifest_path = base / "run_manifest.json"
+    import json
+
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8")) if manifest_path.is_file() else {}
+    paths = stage_summary(corpus, tagged, load_codebook(), Path(args.out), run_manifest=manifest)
+    print(f"Thematic summary: {paths['html'].resolve()}")
+    return 0
+
+
+def _cmd_topics(args: argparse.Namespace) -> int:
+    from themes.topics import cli_topics
+
+    return cli_topics(args)
+
+
+def _delegate(module: str, function: str) -> Callable[[argparse.Namespace], int]:
+    def handler(args: argparse.Namespace) -> int:
+        import importlib
+
+        return importlib.import_module(module).__getattribute__(function)(args)
+
+    return handler
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
@@ -190,7 +264,9 @@ def _args_run(p):
     _add_out(p, "build/demo", "folder for every output of the run")
     p.add_argument("--manifest", help="CSV of known metadata (default: the corpus's manifest.csv)")
     p.add_argument("--codebook", help="YAML codebook to use instead of the packaged one")
+    p.add_argument("--method", choices=["rules", "classifier", "combined"], default="combined")
     p.add_argument("--topics", action="store_true", help="also run BERTopic discovery")
+    p.add_argument("--topic-backend", default="tfidf-svd.v1", help="embedding back-end for --topics")
     p.add_argument("--strict", action="store_true", help="exit non-zero if any file failed")
     p.add_argument("--backend", choices=["loky", "threading", "dask"], default="loky")
     p.add_argument("--scheduler", help="dask.distributed scheduler address (with --backend dask)")
@@ -226,7 +302,9 @@ def _args_evaluate(p):
 def _args_topics(p):
     p.add_argument("tables", help="folder written by 'themes ingest' or 'themes run'")
     _add_out(p, None, "folder for topic tables and figures")
-    p.add_argument("--backend", default="tfidf-svd", help="embedding back-end name")
+    p.add_argument(
+        "--backend", default="tfidf-svd.v1", help="embedding back-end: tfidf-svd.v1, model2vec.v1, minilm.v1"
+    )
 
 
 def _args_trends(p):
@@ -278,49 +356,49 @@ COMMANDS: dict[str, tuple[str, str, str, Callable, Callable]] = {
         "Applies the codebook rules and the trained classifier; writes mentions and report_themes.",
         _examples("themes tag build/tables --out build/tagged"),
         _args_tag,
-        _not_available("theme tagging"),
+        _cmd_tag,
     ),
     "tag-texts": (
         "tag arbitrary texts from a JSON Lines file",
         'Each input line is {"id": ..., "text": ...}; each output line lists themes and mentions.',
         _examples("themes tag-texts summaries.jsonl -o tagged.jsonl"),
         _args_tag_texts,
-        _not_available("theme tagging"),
+        _delegate("themes.tagging", "cli_tag_texts"),
     ),
     "train": (
         "train the supervised theme classifier on the gold train split",
         "Fits the classifier on train, tunes thresholds on dev and saves it with a model card.",
         _examples("themes train", "themes train --out models/theme-classifier --seed 0"),
         _args_train,
-        _not_available("classifier training"),
+        _delegate("themes.tagging", "cli_train"),
     ),
     "evaluate": (
         "measure tagging accuracy against the gold labels",
         "Precision, recall, F1 and kappa per theme for rules, classifier and combined.",
         _examples("themes evaluate", "themes evaluate --split dev --out build/eval-dev"),
         _args_evaluate,
-        _not_available("evaluation"),
+        _delegate("themes.tagging", "cli_evaluate"),
     ),
     "topics": (
         "discover emergent themes with BERTopic",
         "Embeds analysis/findings/lessons passages, clusters them and maps topics to the codebook.",
-        _examples("themes topics build/demo --out build/topics --backend tfidf-svd"),
+        _examples("themes topics build/demo --out build/topics --backend model2vec.v1"),
         _args_topics,
-        _not_available("topic discovery"),
+        _cmd_topics,
     ),
     "trends": (
         "prevalence over time, trend tests, breakdowns and co-occurrence",
         "Writes tables and figures (PNG and SVG) for theme prevalence by year with intervals.",
         _examples("themes trends build/demo --out build/trends"),
         _args_trends,
-        _not_available("trend analysis"),
+        _cmd_trends,
     ),
     "summary": (
         "write the thematic summary (HTML and Markdown)",
         "Builds the report a national panel would publish, with cited verbatim evidence.",
         _examples("themes summary build/demo --out build/summary"),
         _args_summary,
-        _not_available("the thematic summary"),
+        _cmd_summary,
     ),
     "export": (
         "export tables as CSV, Parquet, Excel or a REFI-QDA project",

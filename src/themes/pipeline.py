@@ -1,9 +1,18 @@
-"""``themes run``: compose the pipeline stages and record what produced every output.
+"""``themes run`` and the stage commands: sequence the stages and record what produced every output.
 
-Each stage is its own module and can be run alone; this module only sequences them, writes their
-tables under one output folder, and writes ``run_manifest.json`` with the package version, the
-configuration, the codebook version and the corpus checksum, so any number in the outputs can be
-traced to the inputs and settings that produced it.
+Each stage lives in its own module and is callable alone; this module only sequences them, writes
+their tables and figures under one output folder, and writes a manifest (package version,
+configuration, codebook version, model version and corpus checksum) beside every set of outputs, so
+any number can be traced to the inputs and settings that produced it.
+
+Output layout of ``themes run --out OUT``::
+
+    OUT/tables/     reports, passages, recommendations, errors, mentions, report_themes,
+                    recommendations_tagged (Parquet)
+    OUT/trends/     prevalence, trend tests, period comparison, breakdowns, co-occurrence,
+                    recurring lessons (CSV) and figures/ (PNG + SVG)
+    OUT/summary/    summary.html (self-contained), summary.md, figures/, summary_quotes.csv
+    OUT/run_manifest.json
 """
 
 from __future__ import annotations
@@ -15,10 +24,15 @@ import platform
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import pandas as pd
+
 from themes import __version__
 from themes.corpus import Corpus, load_corpus
+from themes.errors import ThemesError
 
 log = logging.getLogger("themes")
+
+BREAKDOWNS = ("nation", "review_type", "age_band", "outcome")
 
 
 @dataclass
@@ -29,10 +43,16 @@ class RunConfig:
     out: str
     manifest: str | None = None
     codebook: str | None = None
+    method: str = "combined"
     n_jobs: int = 1
     backend: str = "loky"
     scheduler: str | None = None
     topics: bool = False
+    topic_backend: str = "tfidf-svd.v1"
+    min_n: int = 3
+    alpha: float = 0.05
+    split_year: int = 2019
+    n_headline: int = 8
 
 
 @dataclass
@@ -41,53 +61,238 @@ class RunResult:
 
     out: Path
     corpus: Corpus
+    tagged: object | None = None
     stages: list[str] = field(default_factory=list)
     outputs: dict[str, str] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)
+    summary_html: Path | None = None
 
 
 def run_pipeline(config: RunConfig) -> RunResult:
-    """Run every available stage on ``config.source`` and write outputs under ``config.out``.
+    """Run ingest, tag, trends (and topics if asked) and summary; write everything under ``out``.
 
     Examples:
         >>> result = run_pipeline(RunConfig(source="corpus", out="build/demo"))  # doctest: +SKIP
-        >>> sorted(result.outputs)  # doctest: +SKIP
-        ['errors', 'passages', 'recommendations', 'reports', 'run_manifest']
+        >>> result.summary_html  # doctest: +SKIP
+        PosixPath('build/demo/summary/summary.html')
     """
+    from themes.codebook import load_codebook
     from themes.parallel import parallel_backend
 
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
+    codebook = load_codebook(config.codebook)
     # On a Dask cluster the scheduler decides how many tasks run at once.
     n_jobs = -1 if config.backend == "dask" else config.n_jobs
     with parallel_backend(config.backend, config.scheduler):
         corpus = load_corpus(config.source, manifest=config.manifest, n_jobs=n_jobs)
-    tables = corpus.save(out / "tables")
     result = RunResult(out=out, corpus=corpus, stages=["ingest"])
+    tables = corpus.save(out / "tables")
     for name in ("reports", "passages", "recommendations", "errors"):
         result.outputs[name] = str(tables / f"{name}.parquet")
-    _write_manifest(config, result)
+    if corpus.reports.empty:
+        _write_manifest(config, result, codebook)
+        return result
+
+    tagged = stage_tag(corpus, tables, method=config.method, codebook=codebook)
+    result.tagged = tagged
+    result.stages.append(f"tag ({tagged.method})")
+    for name in ("mentions", "report_themes", "recommendations_tagged"):
+        result.outputs[name] = str(tables / f"{name}.parquet")
+
+    topic_table = None
+    if config.topics:
+        topic_table = stage_topics(corpus, out / "topics", backend=config.topic_backend)
+        result.stages.append(f"topics ({config.topic_backend})")
+        result.outputs["topics"] = str(out / "topics")
+    else:
+        result.skipped["topics"] = "not requested (add --topics)"
+
+    stage_trends(corpus, tagged, codebook, out / "trends", min_n=config.min_n, alpha=config.alpha, split_year=config.split_year)
+    result.stages.append("trends")
+    result.outputs["trends"] = str(out / "trends")
+
+    paths = stage_summary(corpus, tagged, codebook, out / "summary", topics=topic_table, n_headline=config.n_headline, run_manifest=_manifest_dict(config, result, codebook))
+    result.stages.append("summary")
+    result.summary_html = paths["html"]
+    result.outputs["summary_html"] = str(paths["html"])
+    result.outputs["summary_markdown"] = str(paths["markdown"])
+    _write_manifest(config, result, codebook)
     return result
 
 
-def _write_manifest(config: RunConfig, result: RunResult) -> None:
-    manifest = {
+# ------------------------------------------------------------------------------------- stages
+def stage_tag(corpus: Corpus, tables: Path, *, method: str, codebook):
+    """Tag the corpus and save the tagging tables beside the loader's."""
+    from themes.corpus_tagging import tag_corpus
+    from themes.tagging import load_models
+
+    models = None
+    if method != "rules":
+        try:
+            models = load_models()
+        except ThemesError as error:
+            raise ThemesError(f"{error}; or use --method rules") from None
+    tagged = tag_corpus(corpus, method=method, models=models, codebook=codebook)
+    tagged.save(tables)
+    return tagged
+
+
+def _reviews_table(corpus: Corpus) -> pd.DataFrame:
+    from themes import trends
+
+    return trends.primary_reviews(corpus.reports)
+
+
+def stage_trends(corpus: Corpus, tagged, codebook, out: Path, *, min_n: int = 3, alpha: float = 0.05, split_year: int = 2019) -> dict[str, pd.DataFrame]:
+    """Compute every trend table and figure and write them under ``out`` (CSV + PNG/SVG)."""
+    from themes import plots, trends
+
+    out = Path(out)
+    (out / "figures").mkdir(parents=True, exist_ok=True)
+    reviews = _reviews_table(corpus)
+    theme_ids = list(codebook.theme_ids)
+    labels = {t.id: t.label for t in codebook.themes}
+    presence = trends.presence_from_report_themes(tagged.report_themes, theme_ids)
+    presence = presence[presence["review_id"].isin(reviews["review_id"])]
+    recs = tagged.recommendations
+    tables = {
+        "prevalence_by_year": trends.prevalence_by_year(presence, reviews, min_n=min_n),
+        "trend_tests": trends.trend_tests(presence, reviews, alpha=alpha),
+        "period_comparison": trends.compare_periods(presence, reviews, split_year=split_year, alpha=alpha),
+        "cooccurrence": trends.cooccurrence(presence, theme_ids),
+        "toxic_trio": trends.toxic_trio(presence),
+        "recurring_lessons": trends.recurring_lessons(presence, reviews, recs, theme_ids=[t.id for t in codebook.themes if t.family == "practice"]),
+    }
+    for by in BREAKDOWNS:
+        tables[f"breakdown_{by}"] = trends.prevalence_by(presence, reviews, by, min_n=min_n)
+    for name, table in tables.items():
+        table.to_csv(out / f"{name}.csv", index=False)
+    figures = {
+        "prevalence_over_time": plots.plot_prevalence_over_time(tables["prevalence_by_year"], theme_ids, labels=labels, ncols=5),
+        "direction_of_travel": plots.plot_trend_odds_ratios(tables["trend_tests"], labels=labels),
+        "cooccurrence": plots.plot_cooccurrence_heatmap(tables["cooccurrence"], themes=theme_ids, labels=labels),
+        "breakdown_nation": plots.plot_breakdown(tables["breakdown_nation"], "nation", _top_themes(presence, 8), labels=labels),
+        "breakdown_age_band": plots.plot_breakdown(tables["breakdown_age_band"], "age_band", _top_themes(presence, 8), labels=labels),
+    }
+    for name, fig in figures.items():
+        plots.save_figure(fig, out / "figures", name)
+    _write_json(out / "trends_manifest.json", {
+        "stage": "trends", "version": __version__, "codebook_version": codebook.version,
+        "corpus_checksum": corpus.checksum, "tagging_method": tagged.method, "min_n": min_n,
+        "alpha": alpha, "split_year": split_year, "caveats": [trends.REGIME_CAVEAT],
+    })  # fmt: skip
+    return tables
+
+
+def _top_themes(presence: pd.DataFrame, k: int) -> list[str]:
+    share = presence.groupby("theme_id")["present"].mean().sort_values(ascending=False)
+    return list(share.index[:k])
+
+
+def stage_topics(corpus: Corpus, out: Path, *, backend: str):
+    """Run BERTopic discovery and write its outputs; returns the topic table."""
+    from themes.topics import discover_topics, write_topic_outputs
+
+    result = discover_topics(corpus.passages, corpus.reports, backend=backend)
+    write_topic_outputs(result, out)
+    return result.topic_info
+
+
+def stage_summary(corpus: Corpus, tagged, codebook, out: Path, *, topics=None, n_headline: int = 8, run_manifest: dict | None = None) -> dict[str, Path]:
+    """Build and write the thematic summary (HTML and Markdown)."""
+    from themes.summary import SummaryInputs, build_summary, write_summary
+
+    inputs = SummaryInputs(
+        reports=corpus.reports,
+        passages=corpus.passages,
+        mentions=tagged.mentions,
+        report_themes=tagged.report_themes,
+        theme_labels={t.id: t.label for t in codebook.themes},
+        theme_families={t.id: t.family for t in codebook.themes},
+        recommendations=tagged.recommendations,
+        rec_type_labels={r.id: r.label for r in codebook.recommendation_types},
+        topics=topics,
+        evaluation=_evaluation_figures(),
+        run_manifest=run_manifest or {},
+        corpus_note=_corpus_note(corpus),
+    )
+    return write_summary(build_summary(inputs, n_headline=n_headline), out)
+
+
+def _evaluation_figures() -> dict | None:
+    """Test-split accuracy of the installed tagger, from its model card metrics."""
+    from themes.config import settings
+
+    try:
+        path = settings().models_dir / "theme-classifier" / "metrics.json"
+    except ThemesError:
+        return None
+    if not path.is_file():
+        return None
+    metrics = json.loads(path.read_text(encoding="utf-8"))
+    test = metrics.get("test", {}).get("combined") or {}
+    keep = ("passage_micro_f1", "passage_macro_f1", "review_micro_f1", "polarity_accuracy", "rec_type_micro_f1")
+    return {k: float(test[k]) for k in keep if k in test} or None
+
+
+def _corpus_note(corpus: Corpus) -> str | None:
+    from themes.config import settings
+
+    try:
+        bundled = settings().corpus_dir.resolve()
+    except ThemesError:
+        return None
+    files = corpus.reports["source_file"].tolist()
+    if files and all(not Path(f).is_absolute() and f.startswith("reports/") for f in files) and bundled.is_dir():
+        return "These reviews are the project's bundled fictional corpus: no real child, family, practitioner or partnership is described."
+    return None
+
+
+# ------------------------------------------------------------------------------------- manifests
+def _manifest_dict(config: RunConfig, result: RunResult, codebook) -> dict:
+    from themes.corpus import LOADER_VERSION
+
+    return {
         "package": "safeguarding-themes",
         "version": __version__,
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "python": platform.python_version(),
         "config": asdict(config),
         "corpus_checksum": result.corpus.checksum,
+        "codebook_version": codebook.version,
+        "codebook_checksum": codebook.checksum,
+        "tagging_method": getattr(result.tagged, "method", None),
+        "model": _model_version(),
         "n_reports": int(len(result.corpus.reports)),
         "n_reviews": int(result.corpus.reports["review_id"].nunique()),
-        "n_errors": int(len(result.corpus.errors)),
-        "loader_version": result.corpus.reports["loader_version"].iloc[0]
-        if len(result.corpus.reports)
-        else None,
-        "stages_run": result.stages,
-        "stages_not_available": result.skipped,
-        "outputs": result.outputs,
+        "n_file_problems": int(len(result.corpus.errors)),
+        "loader_version": LOADER_VERSION,
+        "stages_run": list(result.stages),
+        "stages_not_run": dict(result.skipped),
     }
+
+
+def _model_version() -> str | None:
+    from themes.config import settings
+
+    try:
+        card = settings().models_dir / "theme-classifier" / "metrics.json"
+    except ThemesError:
+        return None
+    if not card.is_file():
+        return None
+    data = json.loads(card.read_text(encoding="utf-8"))
+    return f"theme-classifier trained on corpus {str(data.get('data', {}).get('corpus_manifest_sha256', '?'))[:12]}"
+
+
+def _write_json(path: Path, data: dict) -> None:
+    path.write_text(json.dumps(data, indent=2, sort_keys=True, default=str), encoding="utf-8")
+
+
+def _write_manifest(config: RunConfig, result: RunResult, codebook) -> None:
     path = result.out / "run_manifest.json"
-    path.write_text(json.dumps(manifest, indent=2, sort_keys=True), encoding="utf-8")
     result.outputs["run_manifest"] = str(path)
+    manifest = _manifest_dict(config, result, codebook)
+    manifest["outputs"] = result.outputs
+    _write_json(path, manifest)

@@ -8,6 +8,7 @@ the same files.
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -75,7 +76,7 @@ def plot_prevalence_over_time(
                 marker="|",
                 color=WITHHELD_COLOUR,
             )
-        ax.set_title(_label(theme, labels), fontsize=9)
+        ax.set_title(textwrap.fill(_label(theme, labels), 34), fontsize=8)
         ax.set_ylim(0, 1)
         ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
         ax.grid(alpha=0.3)
@@ -178,7 +179,7 @@ def plot_breakdown(
             values,
             height=height,
             label=f"{group}",
-            xerr=np.nan_to_num(err),
+            xerr=np.clip(np.nan_to_num(err), 0, None),
             error_kw={"elinewidth": 0.8, "alpha": 0.6},
         )
     ax.set_yticks(

@@ -394,7 +394,7 @@ def _sections(
                 f"{len(withheld)} passage(s) were not quoted because the personal-data check flagged them; they are listed below for review.",
             )
         )
-        limits.append(("table", withheld[["report_id", "passage_id", "kinds"]]))
+        limits.append(("table", withheld[["report_id", "passage_id", "kinds"]].assign(kinds=lambda d: d["kinds"].map(", ".join))))
     out.append(("Method and limitations", limits))
     manifest = pd.DataFrame(
         sorted(
@@ -441,7 +441,11 @@ def markdown_table(frame: pd.DataFrame) -> str:
     """
 
     def cell(value) -> str:
-        return "" if pd.isna(value) else str(value).replace("|", "\\|").replace("\n", " ")
+        if isinstance(value, list | tuple | set):
+            value = ", ".join(map(str, value))
+        elif value is None or (isinstance(value, float) and pd.isna(value)):
+            return ""
+        return str(value).replace("|", "\\|").replace("\n", " ")
 
     header = "| " + " | ".join(cell(c) for c in frame.columns) + " |"
     rule = "|" + "---|" * len(frame.columns)

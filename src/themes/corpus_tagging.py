@@ -1,0 +1,238 @@
+"""The tagging stage over a loaded corpus: passages in, mentions / report_themes / recommendations out.
+
+:mod:`themes.tagging` holds the taggers (rules, classifier, their combination) that work on texts;
+this module applies them to the loader's tables and produces the tables the analysis reads.
+
+Output contracts
+----------------
+``mentions`` (one row per piece of evidence for a tag)
+    report_id, review_id, passage_id, theme_id, polarity (concern | good_practice | absent),
+    method (rules | classifier | rules+classifier), score (classifier probability, NaN for rules
+    alone), evidence (the matched words, or the classifier's strongest n-grams), sentence, page,
+    section_type, para_no, start, end (character offsets of ``evidence`` within the passage text,
+    -1 when the evidence is not one span), counted (False for terms-of-reference mentions, which
+    name a theme as a question rather than a finding), rule_polarity.
+``report_themes`` (every report x theme)
+    review_id, report_id, theme_id, n_mentions, n_passages, n_concern, n_good_practice, n_absent,
+    present (at least one counted concern or good-practice passage).
+``recommendations`` (one row per recommendation item)
+    report_id, review_id, rec_no, passage_id, text, rec_types (list), theme_ids (list of themes the
+    recommendation names), evidence, method.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from themes.corpus import Corpus
+
+MENTION_TABLE_COLUMNS = [
+    "report_id", "review_id", "passage_id", "theme_id", "polarity", "method", "score", "evidence",
+    "sentence", "page", "section_type", "para_no", "start", "end", "counted", "rule_polarity",
+]  # fmt: skip
+REPORT_THEME_COLUMNS = [
+    "review_id", "report_id", "theme_id", "n_mentions", "n_passages", "n_concern",
+    "n_good_practice", "n_absent", "present",
+]  # fmt: skip
+RECOMMENDATION_COLUMNS = [
+    "report_id", "review_id", "rec_no", "passage_id", "text", "rec_types", "theme_ids", "evidence",
+    "method",
+]  # fmt: skip
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9“\"'(])")
+
+
+@dataclass
+class TaggedCorpus:
+    """The tagging stage's tables (see the module docstring for their columns)."""
+
+    mentions: pd.DataFrame
+    report_themes: pd.DataFrame
+    recommendations: pd.DataFrame
+    method: str
+    codebook_version: str
+
+    def save(self, folder) -> None:
+        """Write the three tables as Parquet files in ``folder``."""
+        from pathlib import Path
+
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        self.mentions.to_parquet(folder / "mentions.parquet", index=False)
+        self.report_themes.to_parquet(folder / "report_themes.parquet", index=False)
+        self.recommendations.to_parquet(folder / "recommendations_tagged.parquet", index=False)
+
+
+def _sentence_with(text: str, needle: str | None) -> str:
+    sentences = _SENTENCE_END.split(text)
+    if needle:
+        for s in sentences:
+            if needle.lower() in s.lower():
+                return s
+    return sentences[0] if sentences else text
+
+
+def _rule_passage_decisions(rule: pd.DataFrame, n: int) -> list[dict[str, str]]:
+    """Rules-only decisions: a theme's passage polarity is concern or good practice if any counted
+    mention says so (concern first), else absent."""
+    out: list[dict[str, str]] = [{} for _ in range(n)]
+    order = {"concern": 0, "good_practice": 1, "absent": 2}
+    counted = rule[rule["counted"].astype(bool)]
+    for row in counted.itertuples(index=False):
+        current = out[row.text_index].get(row.theme_id)
+        if current is None or order[row.polarity] < order[current]:
+            out[row.text_index][row.theme_id] = row.polarity
+    return out
+
+
+def tag_corpus(
+    corpus: Corpus,
+    *,
+    method: str = "combined",
+    models: dict | None = None,
+    tagger=None,
+    codebook=None,
+) -> TaggedCorpus:
+    """Tag every passage of a loaded corpus and build the mentions, report_themes and
+    recommendations tables.
+
+    Args:
+        corpus: A :class:`themes.corpus.Corpus` (reports and passages tables are required).
+        method: ``rules``, ``classifier`` or ``combined`` (the documented combination rule).
+        models: Loaded models (:func:`themes.tagging.load_models`); loaded when needed and absent.
+        tagger: A :class:`themes.tagging.RuleTagger` to reuse.
+        codebook: A loaded codebook; the packaged one by default.
+
+    Returns:
+        The three tables. The input tables are not modified.
+
+    Examples:
+        >>> tagged = tag_corpus(themes.load_corpus("corpus"))  # doctest: +SKIP
+        >>> tagged.report_themes.query("present").groupby("theme_id").size()  # doctest: +SKIP
+    """
+    from themes.codebook import load_codebook
+    from themes.tagging import RECOMMENDATION_SECTIONS, RuleTagger, _decide, load_models
+
+    if method not in {"rules", "classifier", "combined"}:
+        from themes.errors import ThemesError
+
+        raise ThemesError(f"--method: unknown method {method!r}; use rules, classifier or combined")
+    codebook = codebook or load_codebook()
+    tagger = tagger or RuleTagger(codebook)
+    passages = corpus.passages.reset_index(drop=True)
+    review_of = corpus.reports.set_index("report_id")["review_id"]
+    texts = passages["text"].tolist()
+    sections = passages["section_type"].tolist()
+    rule = tagger.predict_mentions(texts, sections)
+    n = len(texts)
+
+    scores = None
+    if method == "rules":
+        decisions = _rule_passage_decisions(rule[rule["kind"] == "theme"], n)
+        rec_decisions = [{}] * n
+        for row in rule[(rule["kind"] == "rec_type") & rule["counted"].astype(bool)].itertuples(index=False):
+            rec_decisions[row.text_index] = {**rec_decisions[row.text_index], row.theme_id: "concern"}
+        classifier_labels: list[set[str]] = [set() for _ in range(n)]
+    else:
+        models = models or load_models()
+        both = _decide(texts, sections, rule, method, models, codebook)
+        is_rec = [s in RECOMMENDATION_SECTIONS for s in sections]
+        decisions = [d if not r else {} for d, r in zip(both, is_rec, strict=True)]
+        rec_decisions = [d if r else {} for d, r in zip(both, is_rec, strict=True)]
+        clf = models["themes"]
+        theme_rows = [i for i in range(n) if not is_rec[i] and decisions[i]]
+        scores = {}
+        classifier_labels = [set() for _ in range(n)]
+        if theme_rows:
+            proba = clf.predict_proba([texts[i] for i in theme_rows])
+            thresholds = np.asarray(clf.thresholds_)
+            for row_index, i in enumerate(theme_rows):
+                for j, theme in enumerate(clf.classes_):
+                    if theme in decisions[i]:
+                        scores[(i, theme)] = float(proba[row_index, j])
+                    if proba[row_index, j] >= thresholds[j]:
+                        classifier_labels[i].add(theme)
+
+    rows = []
+    theme_rule = rule[rule["kind"] == "theme"]
+    by_passage: dict[int, list] = {}
+    for m in theme_rule.itertuples(index=False):
+        by_passage.setdefault(m.text_index, []).append(m)
+    records = passages.to_dict("records")
+    for i, p in enumerate(records):
+        base = {
+            "report_id": p["report_id"], "review_id": review_of.get(p["report_id"]), "passage_id": p["passage_id"],
+            "page": p["page"], "section_type": p["section_type"], "para_no": p["para_no"],
+        }  # fmt: skip
+        found = by_passage.get(i, [])
+        # Terms of reference: mentions kept for the record, flagged as not counted.
+        for m in found:
+            if not m.counted:
+                rows.append({**base, "theme_id": m.theme_id, "polarity": m.polarity, "method": "rules", "score": np.nan, "evidence": m.evidence, "sentence": m.sentence, "start": m.start, "end": m.end, "counted": False, "rule_polarity": m.polarity})  # fmt: skip
+        for theme, polarity in sorted(decisions[i].items()):
+            ruled = [m for m in found if m.theme_id == theme and m.counted]
+            score = scores.get((i, theme), np.nan) if scores is not None else np.nan
+            if ruled:
+                how = "rules" if method == "rules" else ("rules+classifier" if theme in classifier_labels[i] else "rules")
+                for m in ruled:
+                    rows.append({**base, "theme_id": theme, "polarity": polarity, "method": how, "score": score, "evidence": m.evidence, "sentence": m.sentence, "start": m.start, "end": m.end, "counted": True, "rule_polarity": m.polarity})  # fmt: skip
+            else:
+                terms = _evidence_terms(models, p["text"], theme)
+                rows.append({**base, "theme_id": theme, "polarity": polarity, "method": "classifier", "score": score, "evidence": "; ".join(terms), "sentence": _sentence_with(p["text"], terms[0] if terms else None), "start": -1, "end": -1, "counted": True, "rule_polarity": None})  # fmt: skip
+    mentions = pd.DataFrame(rows, columns=MENTION_TABLE_COLUMNS)
+    mentions = mentions.astype({"start": "int64", "end": "int64", "counted": bool})
+
+    report_themes = _report_themes(corpus, mentions, codebook.theme_ids)
+    recommendations = _recommendations(passages, review_of, rule, rec_decisions, method)
+    return TaggedCorpus(mentions, report_themes, recommendations, method, codebook.version)
+
+
+def _evidence_terms(models: dict | None, text: str, theme: str) -> list[str]:
+    clf = (models or {}).get("themes")
+    explain = getattr(clf, "evidence_terms", None)
+    if explain is None:
+        return []
+    try:
+        return list(explain(text, theme, k=3))
+    except (KeyError, ValueError):
+        return []
+
+
+def _report_themes(corpus: Corpus, mentions: pd.DataFrame, theme_ids) -> pd.DataFrame:
+    counted = mentions[mentions["counted"]]
+    per_passage = counted.drop_duplicates(["passage_id", "theme_id"])
+    grid = pd.MultiIndex.from_product([corpus.reports["report_id"], list(theme_ids)], names=["report_id", "theme_id"])
+    stats = pd.DataFrame(index=grid)
+    stats["n_mentions"] = counted.groupby(["report_id", "theme_id"]).size()
+    stats["n_passages"] = per_passage.groupby(["report_id", "theme_id"]).size()
+    for polarity in ("concern", "good_practice", "absent"):
+        chosen = per_passage[per_passage["polarity"] == polarity]
+        stats[f"n_{polarity}"] = chosen.groupby(["report_id", "theme_id"]).size()
+    stats = stats.fillna(0).astype("int64").reset_index()
+    stats["present"] = (stats["n_concern"] + stats["n_good_practice"]) > 0
+    stats["review_id"] = stats["report_id"].map(corpus.reports.set_index("report_id")["review_id"])
+    return stats[REPORT_THEME_COLUMNS]
+
+
+def _recommendations(passages, review_of, rule, rec_decisions, method) -> pd.DataFrame:
+    rows = []
+    evidence: dict[int, list[str]] = {}
+    named: dict[int, set[str]] = {}
+    for m in rule.itertuples(index=False):
+        if m.kind == "rec_type":
+            evidence.setdefault(m.text_index, []).append(m.evidence)
+        else:
+            named.setdefault(m.text_index, set()).add(m.theme_id)
+    for i, p in enumerate(passages.to_dict("records")):
+        if p["section_type"] != "recommendations":
+            continue
+        rows.append({
+            "report_id": p["report_id"], "review_id": review_of.get(p["report_id"]),
+            "rec_no": p["para_no"], "passage_id": p["passage_id"], "text": p["text"],
+            "rec_types": sorted(rec_decisions[i]), "theme_ids": sorted(named.get(i, set())),
+            "evidence": "; ".join(evidence.get(i, [])), "method": method,
+        })  # fmt: skip
+    return pd.DataFrame(rows, columns=RECOMMENDATION_COLUMNS)
