@@ -5,7 +5,7 @@ The canonical flow::
     import themes
     corpus = themes.load_corpus(themes.settings().corpus_dir)
     tagged = themes.tag_corpus(corpus)
-    themes.prevalence_by_year(tagged.report_themes, corpus.reports)
+    run = themes.ensure_run()        # or the whole pipeline, cached, for notebooks
 
 Heavy modules are imported lazily so ``import themes`` stays fast and the CLI starts quickly.
 """
@@ -26,7 +26,10 @@ _LAZY = {
     "Corpus": "themes.corpus",
     "load_codebook": "themes.codebook",
     "Codebook": "themes.codebook",
-    "tag_corpus": "themes.tagging",
+    "tag_corpus": "themes.corpus_tagging",
+    "ensure_run": "themes.explore",
+    "run_pipeline": "themes.pipeline",
+    "RunConfig": "themes.pipeline",
     "tag_texts": "themes.tagging",
     "prevalence_by_year": "themes.trends",
 }

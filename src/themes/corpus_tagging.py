@@ -14,7 +14,10 @@ Output contracts
     name a theme as a question rather than a finding), rule_polarity.
 ``report_themes`` (every report x theme)
     review_id, report_id, theme_id, n_mentions, n_passages, n_concern, n_good_practice, n_absent,
-    present (at least one counted concern or good-practice passage).
+    present: at least ``presence_min_passages`` counted concern or good-practice passages. With
+    human labels one passage is enough (1); an automated tagger's occasional false positive in one of
+    a report's ~100 passages would mark nearly every theme present, so runs of the tagger require
+    corroboration by default, the number chosen on the dev split (see ``themes.tagging`` metrics).
 ``recommendations`` (one row per recommendation item)
     report_id, review_id, rec_no, passage_id, text, rec_types (list), theme_ids (list of themes the
     recommendation names), evidence, method.
@@ -54,6 +57,7 @@ class TaggedCorpus:
     recommendations: pd.DataFrame
     method: str
     codebook_version: str
+    presence_min_passages: int = 1
 
     def save(self, folder) -> None:
         """Write the three tables as Parquet files in ``folder``."""
@@ -95,6 +99,7 @@ def tag_corpus(
     models: dict | None = None,
     tagger=None,
     codebook=None,
+    presence_min_passages: int = 1,
 ) -> TaggedCorpus:
     """Tag every passage of a loaded corpus and build the mentions, report_themes and
     recommendations tables.
@@ -105,6 +110,7 @@ def tag_corpus(
         models: Loaded models (:func:`themes.tagging.load_models`); loaded when needed and absent.
         tagger: A :class:`themes.tagging.RuleTagger` to reuse.
         codebook: A loaded codebook; the packaged one by default.
+        presence_min_passages: Counted concern/good-practice passages needed for ``present``.
 
     Returns:
         The three tables. The input tables are not modified.
@@ -185,9 +191,9 @@ def tag_corpus(
     mentions = pd.DataFrame(rows, columns=MENTION_TABLE_COLUMNS)
     mentions = mentions.astype({"start": "int64", "end": "int64", "counted": bool})
 
-    report_themes = _report_themes(corpus, mentions, codebook.theme_ids)
+    report_themes = _report_themes(corpus, mentions, codebook.theme_ids, presence_min_passages)
     recommendations = _recommendations(passages, review_of, rule, rec_decisions, method)
-    return TaggedCorpus(mentions, report_themes, recommendations, method, codebook.version)
+    return TaggedCorpus(mentions, report_themes, recommendations, method, codebook.version, presence_min_passages)
 
 
 def _evidence_terms(models: dict | None, text: str, theme: str) -> list[str]:
@@ -201,7 +207,7 @@ def _evidence_terms(models: dict | None, text: str, theme: str) -> list[str]:
         return []
 
 
-def _report_themes(corpus: Corpus, mentions: pd.DataFrame, theme_ids) -> pd.DataFrame:
+def _report_themes(corpus: Corpus, mentions: pd.DataFrame, theme_ids, min_passages: int = 1) -> pd.DataFrame:
     counted = mentions[mentions["counted"]]
     per_passage = counted.drop_duplicates(["passage_id", "theme_id"])
     grid = pd.MultiIndex.from_product([corpus.reports["report_id"], list(theme_ids)], names=["report_id", "theme_id"])
@@ -212,7 +218,7 @@ def _report_themes(corpus: Corpus, mentions: pd.DataFrame, theme_ids) -> pd.Data
         chosen = per_passage[per_passage["polarity"] == polarity]
         stats[f"n_{polarity}"] = chosen.groupby(["report_id", "theme_id"]).size()
     stats = stats.fillna(0).astype("int64").reset_index()
-    stats["present"] = (stats["n_concern"] + stats["n_good_practice"]) > 0
+    stats["present"] = (stats["n_concern"] + stats["n_good_practice"]) >= max(1, min_passages)
     stats["review_id"] = stats["report_id"].map(corpus.reports.set_index("report_id")["review_id"])
     return stats[REPORT_THEME_COLUMNS]
 
@@ -236,3 +242,76 @@ def _recommendations(passages, review_of, rule, rec_decisions, method) -> pd.Dat
             "evidence": "; ".join(evidence.get(i, [])), "method": method,
         })  # fmt: skip
     return pd.DataFrame(rows, columns=RECOMMENDATION_COLUMNS)
+
+
+# ------------------------------------------------------------------------------- review-level quality
+def gold_review_presence(corpus_dir) -> pd.DataFrame:
+    """Gold presence per review x theme from a generated corpus's annotations.
+
+    A review has a theme when any of its documents has a concern or good-practice label on a passage
+    outside terms of reference, glossary, references and contents (the codebook's counting rule).
+
+    Returns:
+        review_id, theme_id, split (one row per review x theme with the theme present).
+    """
+    import json
+    from pathlib import Path
+
+    path = Path(corpus_dir) / "annotations" / "passages.jsonl"
+    rows = set()
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            item = json.loads(line)
+            if item["section_type"] in {"terms_of_reference", "glossary", "references", "contents"}:
+                continue
+            for label in item["labels"]:
+                if label["polarity"] in {"concern", "good_practice"}:
+                    rows.add((item["review_id"], label["theme"], item["split"]))
+    return pd.DataFrame(sorted(rows), columns=["review_id", "theme_id", "split"])
+
+
+def review_level_scores(report_themes: pd.DataFrame, gold: pd.DataFrame, reviews: list[str], theme_ids) -> dict:
+    """Micro/macro F1, precision and recall of review x theme presence against gold.
+
+    Args:
+        report_themes: Tagging output (review_id, theme_id, present).
+        gold: Output of :func:`gold_review_presence`.
+        reviews: Review ids to score (e.g. one split).
+        theme_ids: Themes to score.
+    """
+    from sklearn.metrics import f1_score
+
+    predicted = set(map(tuple, report_themes.loc[report_themes["present"], ["review_id", "theme_id"]].to_numpy()))
+    truth = set(map(tuple, gold[["review_id", "theme_id"]].to_numpy()))
+    y = np.array([[(r, t) in truth for t in theme_ids] for r in reviews], dtype=bool)
+    p = np.array([[(r, t) in predicted for t in theme_ids] for r in reviews], dtype=bool)
+    tp = int((y & p).sum())
+    return {
+        "review_micro_f1": float(f1_score(y.ravel(), p.ravel(), zero_division=0)),
+        "review_macro_f1": float(f1_score(y, p, average="macro", zero_division=0)),
+        "review_precision": tp / max(1, int(p.sum())),
+        "review_recall": tp / max(1, int(y.sum())),
+        "n_reviews": len(reviews),
+    }
+
+
+def calibrate_presence(tagged: TaggedCorpus, corpus_dir, *, split: str = "dev", candidates=(1, 2, 3, 4)) -> dict:
+    """Choose ``presence_min_passages`` that maximises review-level micro-F1 on ``split``.
+
+    Re-derives presence from the mentions for each candidate; never looks at the other splits.
+
+    Returns:
+        {"best": k, "scores": {k: review_micro_f1}}.
+    """
+    gold = gold_review_presence(corpus_dir)
+    reviews = sorted(gold.loc[gold["split"] == split, "review_id"].unique())
+    themes = sorted(tagged.report_themes["theme_id"].unique())
+    counted = tagged.mentions[tagged.mentions["counted"] & tagged.mentions["polarity"].isin(["concern", "good_practice"])]
+    # Same rule as report_themes: k passages within one report; a review has what any report has.
+    per_report = counted.drop_duplicates(["report_id", "passage_id", "theme_id"]).groupby(["review_id", "report_id", "theme_id"]).size()
+    scores = {}
+    for k in candidates:
+        present = per_report[per_report >= k].reset_index()[["review_id", "theme_id"]].drop_duplicates().assign(present=True)
+        scores[k] = review_level_scores(present, gold, reviews, themes)["review_micro_f1"]
+    best = max(scores, key=lambda k: (scores[k], -k))
+    return {"best": int(best), "scores": {int(k): round(v, 4) for k, v in scores.items()}, "split": split}

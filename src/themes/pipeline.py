@@ -44,6 +44,7 @@ class RunConfig:
     manifest: str | None = None
     codebook: str | None = None
     method: str = "combined"
+    presence_min_passages: int | None = None  # None: the value chosen on dev for the installed model
     n_jobs: int = 1
     backend: str = "loky"
     scheduler: str | None = None
@@ -94,7 +95,7 @@ def run_pipeline(config: RunConfig) -> RunResult:
         _write_manifest(config, result, codebook)
         return result
 
-    tagged = stage_tag(corpus, tables, method=config.method, codebook=codebook)
+    tagged = stage_tag(corpus, tables, method=config.method, codebook=codebook, presence_min_passages=config.presence_min_passages)
     result.tagged = tagged
     result.stages.append(f"tag ({tagged.method})")
     for name in ("mentions", "report_themes", "recommendations_tagged"):
@@ -122,8 +123,12 @@ def run_pipeline(config: RunConfig) -> RunResult:
 
 
 # ------------------------------------------------------------------------------------- stages
-def stage_tag(corpus: Corpus, tables: Path, *, method: str, codebook):
-    """Tag the corpus and save the tagging tables beside the loader's."""
+def stage_tag(corpus: Corpus, tables: Path, *, method: str, codebook, presence_min_passages: int | None = None):
+    """Tag the corpus and save the tagging tables beside the loader's.
+
+    ``presence_min_passages`` None takes the value the installed model recorded as best on the dev
+    split (``presence_min_passages`` in its metrics.json), else 1.
+    """
     from themes.corpus_tagging import tag_corpus
     from themes.tagging import load_models
 
@@ -133,7 +138,10 @@ def stage_tag(corpus: Corpus, tables: Path, *, method: str, codebook):
             models = load_models()
         except ThemesError as error:
             raise ThemesError(f"{error}; or use --method rules") from None
-    tagged = tag_corpus(corpus, method=method, models=models, codebook=codebook)
+    if presence_min_passages is None:
+        presence_min_passages = int((models or {}).get("metrics", {}).get("presence_min_passages", {}).get(method, 1)) if models else 1
+    tagged = tag_corpus(corpus, method=method, models=models, codebook=codebook, presence_min_passages=presence_min_passages)
+    tagged.presence_min_passages = presence_min_passages
     tagged.save(tables)
     return tagged
 
@@ -263,6 +271,7 @@ def _manifest_dict(config: RunConfig, result: RunResult, codebook) -> dict:
         "codebook_version": codebook.version,
         "codebook_checksum": codebook.checksum,
         "tagging_method": getattr(result.tagged, "method", None),
+        "presence_min_passages": getattr(result.tagged, "presence_min_passages", None),
         "model": _model_version(),
         "n_reports": int(len(result.corpus.reports)),
         "n_reviews": int(result.corpus.reports["review_id"].nunique()),
