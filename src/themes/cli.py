@@ -90,7 +90,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     source = args.source or str(settings().corpus_dir)
     config = RunConfig(
         source=source,
-        out=args.out,
+        out=args.out or str(settings().output_dir / "demo"),
         manifest=args.manifest,
         codebook=args.codebook,
         method=args.method,
@@ -102,7 +102,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
     )
     result = run_pipeline(config)
     reports = result.corpus.reports
-    bad = int((result.corpus.errors["error_type"] != "warning").sum()) if len(result.corpus.errors) else 0
+    bad = (
+        int((result.corpus.errors["error_type"] != "warning").sum())
+        if len(result.corpus.errors)
+        else 0
+    )
     print(
         f"Analysed {reports['review_id'].nunique()} reviews ({len(reports)} documents); "
         f"{bad} file problem(s) recorded in {result.outputs['errors']}."
@@ -140,7 +144,9 @@ def _read_tagged(tables: Path, method: str = "combined"):
     needed = ["mentions", "report_themes", "recommendations_tagged"]
     missing = [n for n in needed if not (tables / f"{n}.parquet").is_file()]
     if missing:
-        raise ThemesError(f"{tables}: no tagging tables ({', '.join(missing)}); run 'themes tag' first")
+        raise ThemesError(
+            f"{tables}: no tagging tables ({', '.join(missing)}); run 'themes tag' first"
+        )
     frames = [pd.read_parquet(tables / f"{n}.parquet") for n in needed]
     return TaggedCorpus(*frames, method=method, codebook_version=load_codebook().version)
 
@@ -169,7 +175,9 @@ def _cmd_trends(args: argparse.Namespace) -> int:
     tagged = _read_tagged(tables)
     result = stage_trends(corpus, tagged, load_codebook(), Path(args.out))
     moving = result["trend_tests"].query("direction != 'no clear trend'")
-    print(f"{len(moving)} theme(s) with a clear trend after correction; tables and figures in {args.out}")
+    print(
+        f"{len(moving)} theme(s) with a clear trend after correction; tables and figures in {args.out}"
+    )
     return 0
 
 
@@ -182,7 +190,9 @@ def _cmd_summary(args: argparse.Namespace) -> int:
     manifest_path = base / "run_manifest.json"
     import json
 
-    manifest = json.loads(manifest_path.read_text(encoding="utf-8")) if manifest_path.is_file() else {}
+    manifest = (
+        json.loads(manifest_path.read_text(encoding="utf-8")) if manifest_path.is_file() else {}
+    )
     paths = stage_summary(corpus, tagged, load_codebook(), Path(args.out), run_manifest=manifest)
     print(f"Thematic summary: {paths['html'].resolve()}")
     return 0
@@ -192,6 +202,29 @@ def _cmd_topics(args: argparse.Namespace) -> int:
     from themes.topics import cli_topics
 
     return cli_topics(args)
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from themes.corpus_tagging import record_presence_calibration
+    from themes.tagging import cli_train
+
+    args.out = args.out or None
+    status = cli_train(args)
+    corpus = args.corpus or str(settings().corpus_dir)
+    scores = record_presence_calibration(corpus, args.out)
+    chosen = scores["combined"]
+    print(
+        f"Presence rule chosen on dev: {chosen['presence_min_passages']} passage(s); "
+        f"end-to-end review-level micro-F1 on test {chosen['review_micro_f1']:.3f}"
+    )
+    return status
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from themes.tagging import cli_evaluate
+
+    args.out = args.out or None
+    return cli_evaluate(args)
 
 
 def _delegate(module: str, function: str) -> Callable[[argparse.Namespace], int]:
@@ -220,6 +253,7 @@ def _cmd_codebook(args: argparse.Namespace) -> int:
 
 
 def _add_out(p: argparse.ArgumentParser, default: str | None, what: str) -> None:
+    # default "" means "resolved from settings in the handler", never from the current directory
     p.add_argument("--out", "-o", default=default, required=default is None, help=f"{what}")
 
 
@@ -261,12 +295,14 @@ def _args_ingest(p):
 
 def _args_run(p):
     p.add_argument("source", nargs="?", help="folder of reports (default: the bundled corpus)")
-    _add_out(p, "build/demo", "folder for every output of the run")
+    _add_out(p, "", "folder for every output of the run (default: <output dir>/demo)")
     p.add_argument("--manifest", help="CSV of known metadata (default: the corpus's manifest.csv)")
     p.add_argument("--codebook", help="YAML codebook to use instead of the packaged one")
     p.add_argument("--method", choices=["rules", "classifier", "combined"], default="combined")
     p.add_argument("--topics", action="store_true", help="also run BERTopic discovery")
-    p.add_argument("--topic-backend", default="tfidf-svd.v1", help="embedding back-end for --topics")
+    p.add_argument(
+        "--topic-backend", default="tfidf-svd.v1", help="embedding back-end for --topics"
+    )
     p.add_argument("--strict", action="store_true", help="exit non-zero if any file failed")
     p.add_argument("--backend", choices=["loky", "threading", "dask"], default="loky")
     p.add_argument("--scheduler", help="dask.distributed scheduler address (with --backend dask)")
@@ -289,21 +325,23 @@ def _args_tag_texts(p):
 
 def _args_train(p):
     p.add_argument("--corpus", help="corpus folder with annotations/ (default: bundled corpus)")
-    _add_out(p, "models/theme-classifier", "model folder (weights in skops format + model card)")
+    _add_out(p, "", "model folder (default: <project>/models/theme-classifier)")
     p.add_argument("--seed", type=int, default=0, help="random_state for the estimators")
 
 
 def _args_evaluate(p):
     p.add_argument("--corpus", help="corpus folder with annotations/ (default: bundled corpus)")
     p.add_argument("--split", choices=["dev", "test"], default="test")
-    _add_out(p, "build/evaluation", "folder for the Markdown and CSV evaluation report")
+    _add_out(p, "", "folder for the Markdown and CSV report (default: <output dir>/evaluation)")
 
 
 def _args_topics(p):
     p.add_argument("tables", help="folder written by 'themes ingest' or 'themes run'")
     _add_out(p, None, "folder for topic tables and figures")
     p.add_argument(
-        "--backend", default="tfidf-svd.v1", help="embedding back-end: tfidf-svd.v1, model2vec.v1, minilm.v1"
+        "--backend",
+        default="tfidf-svd.v1",
+        help="embedding back-end: tfidf-svd.v1, model2vec.v1, minilm.v1",
     )
 
 
@@ -370,14 +408,14 @@ COMMANDS: dict[str, tuple[str, str, str, Callable, Callable]] = {
         "Fits the classifier on train, tunes thresholds on dev and saves it with a model card.",
         _examples("themes train", "themes train --out models/theme-classifier --seed 0"),
         _args_train,
-        _delegate("themes.tagging", "cli_train"),
+        _cmd_train,
     ),
     "evaluate": (
         "measure tagging accuracy against the gold labels",
         "Precision, recall, F1 and kappa per theme for rules, classifier and combined.",
         _examples("themes evaluate", "themes evaluate --split dev --out build/eval-dev"),
         _args_evaluate,
-        _delegate("themes.tagging", "cli_evaluate"),
+        _cmd_evaluate,
     ),
     "topics": (
         "discover emergent themes with BERTopic",

@@ -34,17 +34,45 @@ import pandas as pd
 from themes.corpus import Corpus
 
 MENTION_TABLE_COLUMNS = [
-    "report_id", "review_id", "passage_id", "theme_id", "polarity", "method", "score", "evidence",
-    "sentence", "page", "section_type", "para_no", "start", "end", "counted", "rule_polarity",
-]  # fmt: skip
-REPORT_THEME_COLUMNS = [
-    "review_id", "report_id", "theme_id", "n_mentions", "n_passages", "n_concern",
-    "n_good_practice", "n_absent", "present",
-]  # fmt: skip
-RECOMMENDATION_COLUMNS = [
-    "report_id", "review_id", "rec_no", "passage_id", "text", "rec_types", "theme_ids", "evidence",
+    "report_id",
+    "review_id",
+    "passage_id",
+    "theme_id",
+    "polarity",
     "method",
-]  # fmt: skip
+    "score",
+    "evidence",
+    "sentence",
+    "page",
+    "section_type",
+    "para_no",
+    "start",
+    "end",
+    "counted",
+    "rule_polarity",
+]
+REPORT_THEME_COLUMNS = [
+    "review_id",
+    "report_id",
+    "theme_id",
+    "n_mentions",
+    "n_passages",
+    "n_concern",
+    "n_good_practice",
+    "n_absent",
+    "present",
+]
+RECOMMENDATION_COLUMNS = [
+    "report_id",
+    "review_id",
+    "rec_no",
+    "passage_id",
+    "text",
+    "rec_types",
+    "theme_ids",
+    "evidence",
+    "method",
+]
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9“\"'(])")
 
 
@@ -81,7 +109,8 @@ def _sentence_with(text: str, needle: str | None) -> str:
 
 def _rule_passage_decisions(rule: pd.DataFrame, n: int) -> list[dict[str, str]]:
     """Rules-only decisions: a theme's passage polarity is concern or good practice if any counted
-    mention says so (concern first), else absent."""
+    mention says so (concern first), else absent.
+    """
     out: list[dict[str, str]] = [{} for _ in range(n)]
     order = {"concern": 0, "good_practice": 1, "absent": 2}
     counted = rule[rule["counted"].astype(bool)]
@@ -139,8 +168,13 @@ def tag_corpus(
     if method == "rules":
         decisions = _rule_passage_decisions(rule[rule["kind"] == "theme"], n)
         rec_decisions = [{}] * n
-        for row in rule[(rule["kind"] == "rec_type") & rule["counted"].astype(bool)].itertuples(index=False):
-            rec_decisions[row.text_index] = {**rec_decisions[row.text_index], row.theme_id: "concern"}
+        for row in rule[(rule["kind"] == "rec_type") & rule["counted"].astype(bool)].itertuples(
+            index=False
+        ):
+            rec_decisions[row.text_index] = {
+                **rec_decisions[row.text_index],
+                row.theme_id: "concern",
+            }
         classifier_labels: list[set[str]] = [set() for _ in range(n)]
     else:
         models = models or load_models()
@@ -170,30 +204,82 @@ def tag_corpus(
     records = passages.to_dict("records")
     for i, p in enumerate(records):
         base = {
-            "report_id": p["report_id"], "review_id": review_of.get(p["report_id"]), "passage_id": p["passage_id"],
-            "page": p["page"], "section_type": p["section_type"], "para_no": p["para_no"],
-        }  # fmt: skip
+            "report_id": p["report_id"],
+            "review_id": review_of.get(p["report_id"]),
+            "passage_id": p["passage_id"],
+            "page": p["page"],
+            "section_type": p["section_type"],
+            "para_no": p["para_no"],
+        }
         found = by_passage.get(i, [])
         # Terms of reference: mentions kept for the record, flagged as not counted.
         for m in found:
             if not m.counted:
-                rows.append({**base, "theme_id": m.theme_id, "polarity": m.polarity, "method": "rules", "score": np.nan, "evidence": m.evidence, "sentence": m.sentence, "start": m.start, "end": m.end, "counted": False, "rule_polarity": m.polarity})  # fmt: skip
+                rows.append(
+                    {
+                        **base,
+                        "theme_id": m.theme_id,
+                        "polarity": m.polarity,
+                        "method": "rules",
+                        "score": np.nan,
+                        "evidence": m.evidence,
+                        "sentence": m.sentence,
+                        "start": m.start,
+                        "end": m.end,
+                        "counted": False,
+                        "rule_polarity": m.polarity,
+                    }
+                )
         for theme, polarity in sorted(decisions[i].items()):
             ruled = [m for m in found if m.theme_id == theme and m.counted]
             score = scores.get((i, theme), np.nan) if scores is not None else np.nan
             if ruled:
-                how = "rules" if method == "rules" else ("rules+classifier" if theme in classifier_labels[i] else "rules")
+                how = (
+                    "rules"
+                    if method == "rules"
+                    else ("rules+classifier" if theme in classifier_labels[i] else "rules")
+                )
                 for m in ruled:
-                    rows.append({**base, "theme_id": theme, "polarity": polarity, "method": how, "score": score, "evidence": m.evidence, "sentence": m.sentence, "start": m.start, "end": m.end, "counted": True, "rule_polarity": m.polarity})  # fmt: skip
+                    rows.append(
+                        {
+                            **base,
+                            "theme_id": theme,
+                            "polarity": polarity,
+                            "method": how,
+                            "score": score,
+                            "evidence": m.evidence,
+                            "sentence": m.sentence,
+                            "start": m.start,
+                            "end": m.end,
+                            "counted": True,
+                            "rule_polarity": m.polarity,
+                        }
+                    )
             else:
                 terms = _evidence_terms(models, p["text"], theme)
-                rows.append({**base, "theme_id": theme, "polarity": polarity, "method": "classifier", "score": score, "evidence": "; ".join(terms), "sentence": _sentence_with(p["text"], terms[0] if terms else None), "start": -1, "end": -1, "counted": True, "rule_polarity": None})  # fmt: skip
+                rows.append(
+                    {
+                        **base,
+                        "theme_id": theme,
+                        "polarity": polarity,
+                        "method": "classifier",
+                        "score": score,
+                        "evidence": "; ".join(terms),
+                        "sentence": _sentence_with(p["text"], terms[0] if terms else None),
+                        "start": -1,
+                        "end": -1,
+                        "counted": True,
+                        "rule_polarity": None,
+                    }
+                )
     mentions = pd.DataFrame(rows, columns=MENTION_TABLE_COLUMNS)
     mentions = mentions.astype({"start": "int64", "end": "int64", "counted": bool})
 
     report_themes = _report_themes(corpus, mentions, codebook.theme_ids, presence_min_passages)
     recommendations = _recommendations(passages, review_of, rule, rec_decisions, method)
-    return TaggedCorpus(mentions, report_themes, recommendations, method, codebook.version, presence_min_passages)
+    return TaggedCorpus(
+        mentions, report_themes, recommendations, method, codebook.version, presence_min_passages
+    )
 
 
 def _evidence_terms(models: dict | None, text: str, theme: str) -> list[str]:
@@ -207,10 +293,14 @@ def _evidence_terms(models: dict | None, text: str, theme: str) -> list[str]:
         return []
 
 
-def _report_themes(corpus: Corpus, mentions: pd.DataFrame, theme_ids, min_passages: int = 1) -> pd.DataFrame:
+def _report_themes(
+    corpus: Corpus, mentions: pd.DataFrame, theme_ids, min_passages: int = 1
+) -> pd.DataFrame:
     counted = mentions[mentions["counted"]]
     per_passage = counted.drop_duplicates(["passage_id", "theme_id"])
-    grid = pd.MultiIndex.from_product([corpus.reports["report_id"], list(theme_ids)], names=["report_id", "theme_id"])
+    grid = pd.MultiIndex.from_product(
+        [corpus.reports["report_id"], list(theme_ids)], names=["report_id", "theme_id"]
+    )
     stats = pd.DataFrame(index=grid)
     stats["n_mentions"] = counted.groupby(["report_id", "theme_id"]).size()
     stats["n_passages"] = per_passage.groupby(["report_id", "theme_id"]).size()
@@ -235,12 +325,19 @@ def _recommendations(passages, review_of, rule, rec_decisions, method) -> pd.Dat
     for i, p in enumerate(passages.to_dict("records")):
         if p["section_type"] != "recommendations":
             continue
-        rows.append({
-            "report_id": p["report_id"], "review_id": review_of.get(p["report_id"]),
-            "rec_no": p["para_no"], "passage_id": p["passage_id"], "text": p["text"],
-            "rec_types": sorted(rec_decisions[i]), "theme_ids": sorted(named.get(i, set())),
-            "evidence": "; ".join(evidence.get(i, [])), "method": method,
-        })  # fmt: skip
+        rows.append(
+            {
+                "report_id": p["report_id"],
+                "review_id": review_of.get(p["report_id"]),
+                "rec_no": p["para_no"],
+                "passage_id": p["passage_id"],
+                "text": p["text"],
+                "rec_types": sorted(rec_decisions[i]),
+                "theme_ids": sorted(named.get(i, set())),
+                "evidence": "; ".join(evidence.get(i, [])),
+                "method": method,
+            }
+        )
     return pd.DataFrame(rows, columns=RECOMMENDATION_COLUMNS)
 
 
@@ -270,7 +367,9 @@ def gold_review_presence(corpus_dir) -> pd.DataFrame:
     return pd.DataFrame(sorted(rows), columns=["review_id", "theme_id", "split"])
 
 
-def review_level_scores(report_themes: pd.DataFrame, gold: pd.DataFrame, reviews: list[str], theme_ids) -> dict:
+def review_level_scores(
+    report_themes: pd.DataFrame, gold: pd.DataFrame, reviews: list[str], theme_ids
+) -> dict:
     """Micro/macro F1, precision and recall of review x theme presence against gold.
 
     Args:
@@ -281,7 +380,11 @@ def review_level_scores(report_themes: pd.DataFrame, gold: pd.DataFrame, reviews
     """
     from sklearn.metrics import f1_score
 
-    predicted = set(map(tuple, report_themes.loc[report_themes["present"], ["review_id", "theme_id"]].to_numpy()))
+    predicted = set(
+        map(
+            tuple, report_themes.loc[report_themes["present"], ["review_id", "theme_id"]].to_numpy()
+        )
+    )
     truth = set(map(tuple, gold[["review_id", "theme_id"]].to_numpy()))
     y = np.array([[(r, t) in truth for t in theme_ids] for r in reviews], dtype=bool)
     p = np.array([[(r, t) in predicted for t in theme_ids] for r in reviews], dtype=bool)
@@ -295,7 +398,9 @@ def review_level_scores(report_themes: pd.DataFrame, gold: pd.DataFrame, reviews
     }
 
 
-def calibrate_presence(tagged: TaggedCorpus, corpus_dir, *, split: str = "dev", candidates=(1, 2, 3, 4)) -> dict:
+def calibrate_presence(
+    tagged: TaggedCorpus, corpus_dir, *, split: str = "dev", candidates=(1, 2, 3, 4)
+) -> dict:
     """Choose ``presence_min_passages`` that maximises review-level micro-F1 on ``split``.
 
     Re-derives presence from the mentions for each candidate; never looks at the other splits.
@@ -306,12 +411,68 @@ def calibrate_presence(tagged: TaggedCorpus, corpus_dir, *, split: str = "dev", 
     gold = gold_review_presence(corpus_dir)
     reviews = sorted(gold.loc[gold["split"] == split, "review_id"].unique())
     themes = sorted(tagged.report_themes["theme_id"].unique())
-    counted = tagged.mentions[tagged.mentions["counted"] & tagged.mentions["polarity"].isin(["concern", "good_practice"])]
+    counted = tagged.mentions[
+        tagged.mentions["counted"] & tagged.mentions["polarity"].isin(["concern", "good_practice"])
+    ]
     # Same rule as report_themes: k passages within one report; a review has what any report has.
-    per_report = counted.drop_duplicates(["report_id", "passage_id", "theme_id"]).groupby(["review_id", "report_id", "theme_id"]).size()
+    per_report = (
+        counted.drop_duplicates(["report_id", "passage_id", "theme_id"])
+        .groupby(["review_id", "report_id", "theme_id"])
+        .size()
+    )
     scores = {}
     for k in candidates:
-        present = per_report[per_report >= k].reset_index()[["review_id", "theme_id"]].drop_duplicates().assign(present=True)
+        present = (
+            per_report[per_report >= k]
+            .reset_index()[["review_id", "theme_id"]]
+            .drop_duplicates()
+            .assign(present=True)
+        )
         scores[k] = review_level_scores(present, gold, reviews, themes)["review_micro_f1"]
     best = max(scores, key=lambda k: (scores[k], -k))
-    return {"best": int(best), "scores": {int(k): round(v, 4) for k, v in scores.items()}, "split": split}
+    return {
+        "best": int(best),
+        "scores": {int(k): round(v, 4) for k, v in scores.items()},
+        "split": split,
+    }
+
+
+def record_presence_calibration(corpus_dir, model_dir=None) -> dict:
+    """Calibrate ``presence_min_passages`` on the dev split for each method and store it.
+
+    Loads the corpus's files through the loader (so the calibration sees what users' runs see), tags
+    them, picks k on dev, scores review-level presence on test with that k, and writes both into the
+    model's ``metrics.json`` under ``presence_min_passages`` and ``review_level_end_to_end``.
+    """
+    import json
+    from pathlib import Path
+
+    from themes.codebook import load_codebook
+    from themes.corpus import load_corpus
+    from themes.tagging import RuleTagger, _default_model_dir, load_models
+
+    folder = Path(model_dir) if model_dir else _default_model_dir()
+    models = load_models(folder)
+    corpus = load_corpus(corpus_dir, show_progress=False)
+    codebook = load_codebook()
+    tagger = RuleTagger(codebook)
+    gold = gold_review_presence(corpus_dir)
+    test_reviews = sorted(gold.loc[gold["split"] == "test", "review_id"].unique())
+    chosen, end_to_end = {}, {}
+    for method in ("rules", "classifier", "combined"):
+        tagged = tag_corpus(corpus, method=method, models=models, tagger=tagger, codebook=codebook)
+        calibration = calibrate_presence(tagged, corpus_dir, split="dev")
+        k = calibration["best"]
+        final = _report_themes(corpus, tagged.mentions, codebook.theme_ids, k)
+        chosen[method] = k
+        end_to_end[method] = {
+            "dev_scores_by_k": calibration["scores"],
+            "presence_min_passages": k,
+            **review_level_scores(final, gold, test_reviews, list(codebook.theme_ids)),
+        }
+    metrics_path = folder / "metrics.json"
+    metrics = json.loads(metrics_path.read_text(encoding="utf-8"))
+    metrics["presence_min_passages"] = chosen
+    metrics["review_level_end_to_end"] = end_to_end
+    metrics_path.write_text(json.dumps(metrics, indent=2, sort_keys=True), encoding="utf-8")
+    return end_to_end
