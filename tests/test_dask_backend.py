@@ -1,4 +1,7 @@
-"""The same pipeline on a dask.distributed cluster (LocalCluster on loopback) gives identical results."""
+"""The same pipeline on a dask.distributed cluster gives identical results.
+
+The cluster is a LocalCluster on loopback.
+"""
 
 from __future__ import annotations
 

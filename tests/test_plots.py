@@ -19,14 +19,20 @@ def presence_and_reviews():
         for theme, flag in (("alpha", i % 2 == 0), ("beta", i % 3 == 0), ("gamma", year > 2014)):
             rows.append((f"r{i}", theme, flag))
     presence = pd.DataFrame(rows, columns=["review_id", "theme_id", "present"])
-    reviews = pd.DataFrame(meta, columns=["review_id", "publication_year", "nation", "child_age_months"])
+    reviews = pd.DataFrame(
+        meta, columns=["review_id", "publication_year", "nation", "child_age_months"]
+    )
     return presence, reviews
 
 
-def test_prevalence_small_multiples_have_one_panel_per_theme_with_band_and_line(presence_and_reviews):
+def test_prevalence_small_multiples_have_one_panel_per_theme_with_band_and_line(
+    presence_and_reviews,
+):
     presence, reviews = presence_and_reviews
     table = trends.prevalence_by_year(presence, reviews, min_n=3)
-    fig = plots.plot_prevalence_over_time(table, ["alpha", "beta", "gamma"], labels={"alpha": "Alpha label"}, ncols=2)
+    fig = plots.plot_prevalence_over_time(
+        table, ["alpha", "beta", "gamma"], labels={"alpha": "Alpha label"}, ncols=2
+    )
     visible = [ax for ax in fig.axes if ax.get_visible()]
     assert len(visible) == 3
     assert visible[0].get_title() == "Alpha label"  # short labels are not wrapped

@@ -176,7 +176,8 @@ def _cmd_trends(args: argparse.Namespace) -> int:
     result = stage_trends(corpus, tagged, load_codebook(), Path(args.out))
     moving = result["trend_tests"].query("direction != 'no clear trend'")
     print(
-        f"{len(moving)} theme(s) with a clear trend after correction; tables and figures in {args.out}"
+        f"{len(moving)} theme(s) with a clear trend after correction; "
+        f"tables and figures in {args.out}"
     )
     return 0
 

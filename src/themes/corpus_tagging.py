@@ -1,4 +1,6 @@
-"""The tagging stage over a loaded corpus: passages in, mentions / report_themes / recommendations out.
+"""The tagging stage over a loaded corpus.
+
+Passages in, mentions / report_themes / recommendations out.
 
 :mod:`themes.tagging` holds the taggers (rules, classifier, their combination) that work on texts;
 this module applies them to the loader's tables and produces the tables the analysis reads.
@@ -15,8 +17,8 @@ Output contracts
 ``report_themes`` (every report x theme)
     review_id, report_id, theme_id, n_mentions, n_passages, n_concern, n_good_practice, n_absent,
     present: at least ``presence_min_passages`` counted concern or good-practice passages. With
-    human labels one passage is enough (1); an automated tagger's occasional false positive in one of
-    a report's ~100 passages would mark nearly every theme present, so runs of the tagger require
+    human labels one passage is enough (1); an automated tagger's occasional false positive in one
+    of a report's ~100 passages would mark nearly every theme present, so runs of the tagger require
     corroboration by default, the number chosen on the dev split (see ``themes.tagging`` metrics).
 ``recommendations`` (one row per recommendation item)
     report_id, review_id, rec_no, passage_id, text, rec_types (list), theme_ids (list of themes the
@@ -108,8 +110,10 @@ def _sentence_with(text: str, needle: str | None) -> str:
 
 
 def _rule_passage_decisions(rule: pd.DataFrame, n: int) -> list[dict[str, str]]:
-    """Rules-only decisions: a theme's passage polarity is concern or good practice if any counted
-    mention says so (concern first), else absent.
+    """Rules-only decisions per passage and theme.
+
+    A theme's passage polarity is concern or good practice if any counted mention says so (concern
+    first), else absent.
     """
     out: list[dict[str, str]] = [{} for _ in range(n)]
     order = {"concern": 0, "good_practice": 1, "absent": 2}
@@ -128,10 +132,9 @@ def tag_corpus(
     models: dict | None = None,
     tagger=None,
     codebook=None,
-    presence_min_passages: int = 1,
+    presence_min_passages: int | None = None,
 ) -> TaggedCorpus:
-    """Tag every passage of a loaded corpus and build the mentions, report_themes and
-    recommendations tables.
+    """Tag a loaded corpus's passages; build the mentions, report_themes, recommendations tables.
 
     Args:
         corpus: A :class:`themes.corpus.Corpus` (reports and passages tables are required).
@@ -139,7 +142,8 @@ def tag_corpus(
         models: Loaded models (:func:`themes.tagging.load_models`); loaded when needed and absent.
         tagger: A :class:`themes.tagging.RuleTagger` to reuse.
         codebook: A loaded codebook; the packaged one by default.
-        presence_min_passages: Counted concern/good-practice passages needed for ``present``.
+        presence_min_passages: Counted concern/good-practice passages needed for ``present``;
+            None takes the value chosen on the dev split for this method and model (1 if unknown).
 
     Returns:
         The three tables. The input tables are not modified.
@@ -275,11 +279,29 @@ def tag_corpus(
     mentions = pd.DataFrame(rows, columns=MENTION_TABLE_COLUMNS)
     mentions = mentions.astype({"start": "int64", "end": "int64", "counted": bool})
 
+    if presence_min_passages is None:
+        presence_min_passages = calibrated_presence_min_passages(method, models)
     report_themes = _report_themes(corpus, mentions, codebook.theme_ids, presence_min_passages)
     recommendations = _recommendations(passages, review_of, rule, rec_decisions, method)
     return TaggedCorpus(
         mentions, report_themes, recommendations, method, codebook.version, presence_min_passages
     )
+
+
+def calibrated_presence_min_passages(method: str, models: dict | None = None) -> int:
+    """The presence rule recorded for ``method`` by ``themes train`` (1 when none is recorded)."""
+    import json
+
+    metrics = (models or {}).get("metrics")
+    if metrics is None:
+        from themes.tagging import _default_model_dir
+
+        try:
+            path = _default_model_dir() / "metrics.json"
+        except Exception:  # noqa: BLE001 - outside a checkout there is no model folder
+            return 1
+        metrics = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    return int(metrics.get("presence_min_passages", {}).get(method, 1))
 
 
 def _evidence_terms(models: dict | None, text: str, theme: str) -> list[str]:
@@ -341,7 +363,7 @@ def _recommendations(passages, review_of, rule, rec_decisions, method) -> pd.Dat
     return pd.DataFrame(rows, columns=RECOMMENDATION_COLUMNS)
 
 
-# ------------------------------------------------------------------------------- review-level quality
+# --------------------------------------------------------------------------- review-level quality
 def gold_review_presence(corpus_dir) -> pd.DataFrame:
     """Gold presence per review x theme from a generated corpus's annotations.
 

@@ -47,8 +47,18 @@ def read_run(folder: str | Path) -> RunTables:
     read = lambda name: pd.read_parquet(folder / "tables" / f"{name}.parquet")  # noqa: E731
     trends = {p.stem: pd.read_csv(p) for p in sorted((folder / "trends").glob("*.csv"))}
     manifest_path = folder / "run_manifest.json"
-    manifest = json.loads(manifest_path.read_text(encoding="utf-8")) if manifest_path.is_file() else {}
-    return RunTables(folder, corpus, read("mentions"), read("report_themes"), read("recommendations_tagged"), trends, manifest)
+    manifest = (
+        json.loads(manifest_path.read_text(encoding="utf-8")) if manifest_path.is_file() else {}
+    )
+    return RunTables(
+        folder,
+        corpus,
+        read("mentions"),
+        read("report_themes"),
+        read("recommendations_tagged"),
+        trends,
+        manifest,
+    )
 
 
 def _fingerprint(source: Path) -> dict:
@@ -66,11 +76,13 @@ def _fingerprint(source: Path) -> dict:
     }
 
 
-def ensure_run(source: str | Path | None = None, out: str | Path | None = None, **config) -> RunTables:
+def ensure_run(
+    source: str | Path | None = None, out: str | Path | None = None, **config
+) -> RunTables:
     """Run the pipeline on ``source`` unless ``out`` already holds a run of the same inputs.
 
-    The stored fingerprint covers the package version, codebook checksum, trained model and the input
-    files (names and sizes), so a change to any of them triggers a fresh run.
+    The stored fingerprint covers the package version, codebook checksum, trained model and the
+    input files (names and sizes), so a change to any of them triggers a fresh run.
 
     Args:
         source: Folder of reports (default: the bundled corpus).
@@ -102,10 +114,16 @@ def corpus_overview(run: RunTables) -> dict[str, pd.DataFrame]:
     reviews = primary_reviews(run.reports)
     out = {}
     for column in ("publication_year", "nation", "review_type", "document_kind"):
-        table = pd.DataFrame({
-            "reviews": reviews.groupby(column).size(),
-            "documents": run.reports.groupby(column).size(),
-        }).fillna(0).astype(int)  # fmt: skip
+        table = (
+            pd.DataFrame(
+                {
+                    "reviews": reviews.groupby(column).size(),
+                    "documents": run.reports.groupby(column).size(),
+                }
+            )
+            .fillna(0)
+            .astype(int)
+        )
         out[column] = table
     return out
 
@@ -153,18 +171,31 @@ def evidence(
         m = m[m["publication_year"].between(first, last)]
     text = run.passages.set_index("passage_id")["text"]
     rows = []
-    for r in m.sort_values(["publication_year", "report_id", "passage_id", "start"]).itertuples(index=False):
+    for r in m.sort_values(["publication_year", "report_id", "passage_id", "start"]).itertuples(
+        index=False
+    ):
         passage = text.get(r.passage_id, "")
         if r.start >= 0:
             left, right = passage[max(0, r.start - width) : r.start], passage[r.end : r.end + width]
         else:
             left, right = "", ""
-        rows.append({
-            "review_id": r.review_id, "publication_year": r.publication_year, "partnership": r.partnership,
-            "section_type": r.section_type, "para_no": r.para_no, "page": r.page, "theme_id": r.theme_id,
-            "polarity": r.polarity, "method": r.method, "left": left, "evidence": r.evidence, "right": right,
-            "sentence": r.sentence,
-        })  # fmt: skip
+        rows.append(
+            {
+                "review_id": r.review_id,
+                "publication_year": r.publication_year,
+                "partnership": r.partnership,
+                "section_type": r.section_type,
+                "para_no": r.para_no,
+                "page": r.page,
+                "theme_id": r.theme_id,
+                "polarity": r.polarity,
+                "method": r.method,
+                "left": left,
+                "evidence": r.evidence,
+                "right": right,
+                "sentence": r.sentence,
+            }
+        )
         if limit is not None and len(rows) >= limit:
             break
     return pd.DataFrame(rows)

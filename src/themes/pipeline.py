@@ -44,7 +44,9 @@ class RunConfig:
     manifest: str | None = None
     codebook: str | None = None
     method: str = "combined"
-    presence_min_passages: int | None = None  # None: the value chosen on dev for the installed model
+    presence_min_passages: int | None = (
+        None  # None: the value chosen on dev for the installed model
+    )
     n_jobs: int = 1
     backend: str = "loky"
     scheduler: str | None = None
@@ -95,7 +97,13 @@ def run_pipeline(config: RunConfig) -> RunResult:
         _write_manifest(config, result, codebook)
         return result
 
-    tagged = stage_tag(corpus, tables, method=config.method, codebook=codebook, presence_min_passages=config.presence_min_passages)
+    tagged = stage_tag(
+        corpus,
+        tables,
+        method=config.method,
+        codebook=codebook,
+        presence_min_passages=config.presence_min_passages,
+    )
     result.tagged = tagged
     result.stages.append(f"tag ({tagged.method})")
     for name in ("mentions", "report_themes", "recommendations_tagged"):
@@ -109,11 +117,27 @@ def run_pipeline(config: RunConfig) -> RunResult:
     else:
         result.skipped["topics"] = "not requested (add --topics)"
 
-    stage_trends(corpus, tagged, codebook, out / "trends", min_n=config.min_n, alpha=config.alpha, split_year=config.split_year)
+    stage_trends(
+        corpus,
+        tagged,
+        codebook,
+        out / "trends",
+        min_n=config.min_n,
+        alpha=config.alpha,
+        split_year=config.split_year,
+    )
     result.stages.append("trends")
     result.outputs["trends"] = str(out / "trends")
 
-    paths = stage_summary(corpus, tagged, codebook, out / "summary", topics=topic_table, n_headline=config.n_headline, run_manifest=_manifest_dict(config, result, codebook))
+    paths = stage_summary(
+        corpus,
+        tagged,
+        codebook,
+        out / "summary",
+        topics=topic_table,
+        n_headline=config.n_headline,
+        run_manifest=_manifest_dict(config, result, codebook),
+    )
     result.stages.append("summary")
     result.summary_html = paths["html"]
     result.outputs["summary_html"] = str(paths["html"])
@@ -123,7 +147,9 @@ def run_pipeline(config: RunConfig) -> RunResult:
 
 
 # ------------------------------------------------------------------------------------- stages
-def stage_tag(corpus: Corpus, tables: Path, *, method: str, codebook, presence_min_passages: int | None = None):
+def stage_tag(
+    corpus: Corpus, tables: Path, *, method: str, codebook, presence_min_passages: int | None = None
+):
     """Tag the corpus and save the tagging tables beside the loader's.
 
     ``presence_min_passages`` None takes the value the installed model recorded as best on the dev
@@ -139,9 +165,16 @@ def stage_tag(corpus: Corpus, tables: Path, *, method: str, codebook, presence_m
         except ThemesError as error:
             raise ThemesError(f"{error}; or use --method rules") from None
     if presence_min_passages is None:
-        presence_min_passages = int((models or {}).get("metrics", {}).get("presence_min_passages", {}).get(method, 1)) if models else 1
-    tagged = tag_corpus(corpus, method=method, models=models, codebook=codebook, presence_min_passages=presence_min_passages)
-    tagged.presence_min_passages = presence_min_passages
+        from themes.corpus_tagging import calibrated_presence_min_passages
+
+        presence_min_passages = calibrated_presence_min_passages(method, models)
+    tagged = tag_corpus(
+        corpus,
+        method=method,
+        models=models,
+        codebook=codebook,
+        presence_min_passages=presence_min_passages,
+    )
     tagged.save(tables)
     return tagged
 
@@ -152,7 +185,16 @@ def _reviews_table(corpus: Corpus) -> pd.DataFrame:
     return trends.primary_reviews(corpus.reports)
 
 
-def stage_trends(corpus: Corpus, tagged, codebook, out: Path, *, min_n: int = 3, alpha: float = 0.05, split_year: int = 2019) -> dict[str, pd.DataFrame]:
+def stage_trends(
+    corpus: Corpus,
+    tagged,
+    codebook,
+    out: Path,
+    *,
+    min_n: int = 3,
+    alpha: float = 0.05,
+    split_year: int = 2019,
+) -> dict[str, pd.DataFrame]:
     """Compute every trend table and figure and write them under ``out`` (CSV + PNG/SVG)."""
     from themes import plots, trends
 
@@ -167,29 +209,53 @@ def stage_trends(corpus: Corpus, tagged, codebook, out: Path, *, min_n: int = 3,
     tables = {
         "prevalence_by_year": trends.prevalence_by_year(presence, reviews, min_n=min_n),
         "trend_tests": trends.trend_tests(presence, reviews, alpha=alpha),
-        "period_comparison": trends.compare_periods(presence, reviews, split_year=split_year, alpha=alpha),
+        "period_comparison": trends.compare_periods(
+            presence, reviews, split_year=split_year, alpha=alpha
+        ),
         "cooccurrence": trends.cooccurrence(presence, theme_ids),
         "toxic_trio": trends.toxic_trio(presence),
-        "recurring_lessons": trends.recurring_lessons(presence, reviews, recs, theme_ids=[t.id for t in codebook.themes if t.family == "practice"]),
+        "recurring_lessons": trends.recurring_lessons(
+            presence,
+            reviews,
+            recs,
+            theme_ids=[t.id for t in codebook.themes if t.family == "practice"],
+        ),
     }
     for by in BREAKDOWNS:
         tables[f"breakdown_{by}"] = trends.prevalence_by(presence, reviews, by, min_n=min_n)
     for name, table in tables.items():
         table.to_csv(out / f"{name}.csv", index=False)
     figures = {
-        "prevalence_over_time": plots.plot_prevalence_over_time(tables["prevalence_by_year"], theme_ids, labels=labels, ncols=5),
+        "prevalence_over_time": plots.plot_prevalence_over_time(
+            tables["prevalence_by_year"], theme_ids, labels=labels, ncols=5
+        ),
         "direction_of_travel": plots.plot_trend_odds_ratios(tables["trend_tests"], labels=labels),
-        "cooccurrence": plots.plot_cooccurrence_heatmap(tables["cooccurrence"], themes=theme_ids, labels=labels),
-        "breakdown_nation": plots.plot_breakdown(tables["breakdown_nation"], "nation", _top_themes(presence, 8), labels=labels),
-        "breakdown_age_band": plots.plot_breakdown(tables["breakdown_age_band"], "age_band", _top_themes(presence, 8), labels=labels),
+        "cooccurrence": plots.plot_cooccurrence_heatmap(
+            tables["cooccurrence"], themes=theme_ids, labels=labels
+        ),
+        "breakdown_nation": plots.plot_breakdown(
+            tables["breakdown_nation"], "nation", _top_themes(presence, 8), labels=labels
+        ),
+        "breakdown_age_band": plots.plot_breakdown(
+            tables["breakdown_age_band"], "age_band", _top_themes(presence, 8), labels=labels
+        ),
     }
     for name, fig in figures.items():
         plots.save_figure(fig, out / "figures", name)
-    _write_json(out / "trends_manifest.json", {
-        "stage": "trends", "version": __version__, "codebook_version": codebook.version,
-        "corpus_checksum": corpus.checksum, "tagging_method": tagged.method, "min_n": min_n,
-        "alpha": alpha, "split_year": split_year, "caveats": [trends.REGIME_CAVEAT],
-    })  # fmt: skip
+    _write_json(
+        out / "trends_manifest.json",
+        {
+            "stage": "trends",
+            "version": __version__,
+            "codebook_version": codebook.version,
+            "corpus_checksum": corpus.checksum,
+            "tagging_method": tagged.method,
+            "min_n": min_n,
+            "alpha": alpha,
+            "split_year": split_year,
+            "caveats": [trends.REGIME_CAVEAT],
+        },
+    )
     return tables
 
 
@@ -207,7 +273,16 @@ def stage_topics(corpus: Corpus, out: Path, *, backend: str):
     return result.topic_info
 
 
-def stage_summary(corpus: Corpus, tagged, codebook, out: Path, *, topics=None, n_headline: int = 8, run_manifest: dict | None = None) -> dict[str, Path]:
+def stage_summary(
+    corpus: Corpus,
+    tagged,
+    codebook,
+    out: Path,
+    *,
+    topics=None,
+    n_headline: int = 8,
+    run_manifest: dict | None = None,
+) -> dict[str, Path]:
     """Build and write the thematic summary (HTML and Markdown)."""
     from themes.summary import SummaryInputs, build_summary, write_summary
 
@@ -240,7 +315,13 @@ def _evaluation_figures() -> dict | None:
         return None
     metrics = json.loads(path.read_text(encoding="utf-8"))
     test = metrics.get("test", {}).get("combined") or {}
-    keep = ("passage_micro_f1", "passage_macro_f1", "review_micro_f1", "polarity_accuracy", "rec_type_micro_f1")
+    keep = (
+        "passage_micro_f1",
+        "passage_macro_f1",
+        "review_micro_f1",
+        "polarity_accuracy",
+        "rec_type_micro_f1",
+    )
     return {k: float(test[k]) for k in keep if k in test} or None
 
 
@@ -252,8 +333,15 @@ def _corpus_note(corpus: Corpus) -> str | None:
     except ThemesError:
         return None
     files = corpus.reports["source_file"].tolist()
-    if files and all(not Path(f).is_absolute() and f.startswith("reports/") for f in files) and bundled.is_dir():
-        return "These reviews are the project's bundled fictional corpus: no real child, family, practitioner or partnership is described."
+    if (
+        files
+        and all(not Path(f).is_absolute() and f.startswith("reports/") for f in files)
+        and bundled.is_dir()
+    ):
+        return (
+            "These reviews are the project's bundled fictional corpus: "
+            "no real child, family, practitioner or partnership is described."
+        )
     return None
 
 
@@ -292,7 +380,10 @@ def _model_version() -> str | None:
     if not card.is_file():
         return None
     data = json.loads(card.read_text(encoding="utf-8"))
-    return f"theme-classifier trained on corpus {str(data.get('data', {}).get('corpus_manifest_sha256', '?'))[:12]}"
+    return (
+        "theme-classifier trained on corpus "
+        f"{str(data.get('data', {}).get('corpus_manifest_sha256', '?'))[:12]}"
+    )
 
 
 def _write_json(path: Path, data: dict) -> None:

@@ -1,8 +1,8 @@
 """Figures for the analysis: each function takes a tidy table and returns a matplotlib Figure.
 
-Figures are built with the object-oriented API (no pyplot state), so they are safe in scripts, tests
-and notebooks alike. :func:`save_figure` writes PNG and SVG with fixed metadata, so the same data gives
-the same files.
+Figures are built with the object-oriented API (no pyplot state), so they are safe in scripts,
+tests and notebooks alike. :func:`save_figure` writes PNG and SVG with fixed metadata, so the same
+data gives the same files.
 """
 
 from __future__ import annotations

@@ -33,8 +33,8 @@ class SummaryInputs:
     Attributes:
         reports: Loader reports table.
         passages: Loader passages table.
-        mentions: Tagger mentions (report_id, passage_id, theme_id, polarity, sentence, section_type,
-            para_no, counted).
+        mentions: Tagger mentions (report_id, passage_id, theme_id, polarity, sentence,
+            section_type, para_no, counted).
         report_themes: review_id, report_id, theme_id, present.
         theme_labels: Display label per theme id (from the codebook).
         theme_families: practice | characteristic per theme id.
@@ -125,14 +125,20 @@ def select_quotes(
         if report["review_id"] in reviews_used:
             continue
         reviews_used.add(report["review_id"])
-        chosen.append({
-            "theme_id": theme_id, "quote": sentence, "report_id": row.report_id,
-            "passage_id": row.passage_id, "review_id": report["review_id"],
-            "title": report.get("title"), "partnership": report.get("partnership"),
-            "publication_year": report.get("publication_year"),
-            "para_no": passages.loc[row.passage_id, "para_no"],
-            "page": passages.loc[row.passage_id, "page"],
-        })  # fmt: skip
+        chosen.append(
+            {
+                "theme_id": theme_id,
+                "quote": sentence,
+                "report_id": row.report_id,
+                "passage_id": row.passage_id,
+                "review_id": report["review_id"],
+                "title": report.get("title"),
+                "partnership": report.get("partnership"),
+                "publication_year": report.get("publication_year"),
+                "para_no": passages.loc[row.passage_id, "para_no"],
+                "page": passages.loc[row.passage_id, "page"],
+            }
+        )
         if len(chosen) >= n:
             break
     return chosen
@@ -141,7 +147,10 @@ def select_quotes(
 def _citation(q: dict) -> str:
     para = f", paragraph {q['para_no']}" if q.get("para_no") else f", page {q['page']}"
     year = int(q["publication_year"]) if pd.notna(q.get("publication_year")) else "n.d."
-    return f"{q.get('title') or q['report_id']} ({q.get('partnership') or 'partnership not stated'}, {year}{para})"
+    return (
+        f"{q.get('title') or q['report_id']} "
+        f"({q.get('partnership') or 'partnership not stated'}, {year}{para})"
+    )
 
 
 def _figure_png(fig) -> bytes:
@@ -284,16 +293,20 @@ def _recs_for_lessons(inputs: SummaryInputs) -> pd.DataFrame | None:
 def _sections(
     inputs, reviews, n_reviews, headline, quotes, withheld, lessons
 ) -> list[tuple[str, list]]:
-    """The summary as (heading, blocks); blocks are ("p", text), ("table", DataFrame), ("quote", dict), ("figure", name)."""
+    """The summary as (heading, blocks).
+
+    Blocks are ("p", text), ("table", DataFrame), ("quote", dict), ("figure", name).
+    """
     years = reviews["publication_year"].dropna().astype(int)
     out: list[tuple[str, list]] = []
     about = [
         (
             "p",
-            f"This summary draws on {n_reviews} published case reviews ({len(inputs.reports)} documents) "
-            f"published between {years.min()} and {years.max()}. Counts are of reviews, not documents: "
-            "an executive summary and an overview report of the same review count once.",
-        ),  # fmt: skip
+            f"This summary draws on {n_reviews} published case reviews "
+            f"({len(inputs.reports)} documents) published between {years.min()} and "
+            f"{years.max()}. Counts are of reviews, not documents: an executive summary and an "
+            "overview report of the same review count once.",
+        ),
         ("table", reviews.groupby("nation").size().rename("reviews").reset_index()),
         ("table", reviews.groupby("review_type").size().rename("reviews").reset_index()),
     ]
@@ -301,19 +314,26 @@ def _sections(
         about.insert(1, ("p", inputs.corpus_note))
     out.append(("What the reviews are", about))
 
-    head_table = pd.DataFrame({
-        "Theme": headline["label"],
-        "Share of reviews": [f"{_pct(p)} ({_pct(lo)}–{_pct(hi)})" for p, lo, hi in zip(headline["prevalence"], headline["ci_low"], headline["ci_high"], strict=True)],
-        "Reviews": headline["sum"].astype(int),
-        "Direction of travel": [_direction_words(r) for r in headline.to_dict("records")],
-    })  # fmt: skip
+    head_table = pd.DataFrame(
+        {
+            "Theme": headline["label"],
+            "Share of reviews": [
+                f"{_pct(p)} ({_pct(lo)}–{_pct(hi)})"
+                for p, lo, hi in zip(
+                    headline["prevalence"], headline["ci_low"], headline["ci_high"], strict=True
+                )
+            ],
+            "Reviews": headline["sum"].astype(int),
+            "Direction of travel": [_direction_words(r) for r in headline.to_dict("records")],
+        }
+    )
     blocks: list = [
         (
             "p",
-            "The themes found in the most reviews, with 95% Wilson intervals. Direction of travel is a "
-            "logistic regression of presence on publication year with a Benjamini-Hochberg correction "
-            "across themes.",
-        ),  # fmt: skip
+            "The themes found in the most reviews, with 95% Wilson intervals. Direction of travel "
+            "is a logistic regression of presence on publication year with a Benjamini-Hochberg "
+            "correction across themes.",
+        ),
         ("table", head_table),
         ("figure", "prevalence_over_time"),
         ("figure", "direction_of_travel"),
@@ -342,23 +362,59 @@ def _sections(
         )
         table["Type"] = table["rec_types"].map(lambda t: inputs.rec_type_labels.get(t, t))
         table["Share of reviews"] = (table["reviews"] / n_reviews).map(_pct)
-        out.append(("What the reviews recommended", [
-            ("p", f"{len(recs)} recommendations were classified into the recommendation taxonomy."),
-            ("table", table[["Type", "recommendations", "reviews", "Share of reviews"]]),
-        ]))  # fmt: skip
+        out.append(
+            (
+                "What the reviews recommended",
+                [
+                    (
+                        "p",
+                        f"{len(recs)} recommendations were classified "
+                        "into the recommendation taxonomy.",
+                    ),
+                    ("table", table[["Type", "recommendations", "reviews", "Share of reviews"]]),
+                ],
+            )
+        )
 
     lesson_table = lessons.head(10).assign(Theme=lambda d: d["theme_id"].map(inputs.theme_labels))
-    out.append(("Recurring lessons", [
-        ("p", "Practice themes that recur across the most years and partnerships, with the kinds of "
-              "recommendation most often made in response: the lessons that keep coming back."),
-        ("table", lesson_table[["Theme", "n_reviews", "n_years", "first_year", "last_year", "n_partnerships", "top_recommendation_types"]]),
-        ("figure", "cooccurrence"),
-    ]))  # fmt: skip
+    out.append(
+        (
+            "Recurring lessons",
+            [
+                (
+                    "p",
+                    "Practice themes that recur across the most years and partnerships, with the "
+                    "kinds of recommendation most often made in response: the lessons that keep "
+                    "coming back.",
+                ),
+                (
+                    "table",
+                    lesson_table[
+                        [
+                            "Theme",
+                            "n_reviews",
+                            "n_years",
+                            "first_year",
+                            "last_year",
+                            "n_partnerships",
+                            "top_recommendation_types",
+                        ]
+                    ],
+                ),
+                ("figure", "cooccurrence"),
+            ],
+        )
+    )
 
     if inputs.topics is not None and "emergent" in inputs.topics.columns:
         emergent = inputs.topics[inputs.topics["emergent"].astype(bool)]
-        blocks = [("p", f"Topic modelling (BERTopic) found {len(inputs.topics)} topics; {len(emergent)} "
-                        "match no codebook theme closely and are candidates for new codes.")]  # fmt: skip
+        blocks = [
+            (
+                "p",
+                f"Topic modelling (BERTopic) found {len(inputs.topics)} topics; {len(emergent)} "
+                "match no codebook theme closely and are candidates for new codes.",
+            )
+        ]
         if len(emergent):
             blocks.append(
                 (
@@ -369,12 +425,16 @@ def _sections(
         out.append(("Emergent themes", blocks))
 
     limits = [
-        ("p", "Themes were tagged automatically from a versioned codebook by rules (with negation and "
-              "section awareness) combined with a supervised classifier; every count can be traced to "
-              "the sentences behind it. A review counts as having a theme when at least one concern or "
-              "good-practice mention occurs outside contents, terms of reference and references."),
+        (
+            "p",
+            "Themes were tagged automatically from a versioned codebook by rules (with negation "
+            "and section awareness) combined with a supervised classifier; every count can be "
+            "traced to the sentences behind it. A review counts as having a theme when at least "
+            "one concern or good-practice mention occurs outside contents, terms of reference and "
+            "references.",
+        ),
         ("p", trends.REGIME_CAVEAT),
-    ]  # fmt: skip
+    ]
     if inputs.evaluation:
         e = inputs.evaluation
         limits.append(
@@ -391,10 +451,18 @@ def _sections(
         limits.append(
             (
                 "p",
-                f"{len(withheld)} passage(s) were not quoted because the personal-data check flagged them; they are listed below for review.",
+                f"{len(withheld)} passage(s) were not quoted because "
+                "the personal-data check flagged them; they are listed below for review.",
             )
         )
-        limits.append(("table", withheld[["report_id", "passage_id", "kinds"]].assign(kinds=lambda d: d["kinds"].map(", ".join))))
+        limits.append(
+            (
+                "table",
+                withheld[["report_id", "passage_id", "kinds"]].assign(
+                    kinds=lambda d: d["kinds"].map(", ".join)
+                ),
+            )
+        )
     out.append(("Method and limitations", limits))
     manifest = pd.DataFrame(
         sorted(
@@ -409,7 +477,8 @@ def _sections(
 def _markdown(inputs, reviews, n_reviews, headline, quotes, withheld, lessons, figure_ref) -> str:
     years = reviews["publication_year"].dropna().astype(int)
     lines = [
-        f"# Thematic summary of {n_reviews} child safeguarding case reviews, {years.min()}–{years.max()}",
+        f"# Thematic summary of {n_reviews} child safeguarding case reviews, "
+        f"{years.min()}–{years.max()}",
         "",
     ]
     for heading, blocks in _sections(
@@ -431,13 +500,13 @@ def _markdown(inputs, reviews, n_reviews, headline, quotes, withheld, lessons, f
 
 
 def markdown_table(frame: pd.DataFrame) -> str:
-    """A GitHub-flavoured Markdown table (pipes in cells escaped).
+    r"""A GitHub-flavoured Markdown table (pipes in cells escaped).
 
     Examples:
         >>> print(markdown_table(pd.DataFrame({"a": [1], "b": ["x|y"]})))
         | a | b |
         |---|---|
-        | 1 | x\\|y |
+        | 1 | x\|y |
     """
 
     def cell(value) -> str:
@@ -454,7 +523,8 @@ def markdown_table(frame: pd.DataFrame) -> str:
 
 
 _CSS = """
-body{font-family:Georgia,serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#1b1b1b;line-height:1.5}
+body{font-family:Georgia,serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#1b1b1b;\
+line-height:1.5}
 h1,h2,h3{font-family:Helvetica,Arial,sans-serif;color:#1f3b57}
 table{border-collapse:collapse;margin:1rem 0;font-family:Helvetica,Arial,sans-serif;font-size:.9rem}
 th,td{border:1px solid #c8c8c8;padding:.3rem .6rem;text-align:left;vertical-align:top}
@@ -468,7 +538,10 @@ img{max-width:100%;height:auto;border:1px solid #ddd}
 def _html(inputs, markdown_sections, figures: dict[str, bytes]) -> str:
     title_reviews = trends.primary_reviews(inputs.reports)
     years = title_reviews["publication_year"].dropna().astype(int)
-    title = f"Thematic summary of {title_reviews['review_id'].nunique()} child safeguarding case reviews, {years.min()}–{years.max()}"
+    title = (
+        f"Thematic summary of {title_reviews['review_id'].nunique()} child safeguarding case "
+        f"reviews, {years.min()}–{years.max()}"
+    )
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en-GB"><head><meta charset="utf-8">',
@@ -492,7 +565,8 @@ def _html(inputs, markdown_sections, figures: dict[str, bytes]) -> str:
             elif kind == "figure":
                 data = base64.b64encode(figures[value]).decode("ascii")
                 parts.append(
-                    f'<figure><img alt="{html.escape(value.replace("_", " "))}" src="data:image/png;base64,{data}"></figure>'
+                    f'<figure><img alt="{html.escape(value.replace("_", " "))}" '
+                    f'src="data:image/png;base64,{data}"></figure>'
                 )
     parts.append("</body></html>")
     return "\n".join(parts)

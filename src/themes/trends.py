@@ -26,10 +26,11 @@ import numpy as np
 import pandas as pd
 
 REGIME_CAVEAT = (
-    "Review regimes changed during the period: England replaced Serious Case Reviews with Local Child "
-    "Safeguarding Practice Reviews and national Panel reviews from 2018-19, Wales introduced Child "
-    "Practice Reviews in 2016 and Scotland Learning Reviews in 2021. Differences over time may reflect "
-    "which cases are reviewed and how reports are written, not only changes in practice."
+    "Review regimes changed during the period: England replaced Serious Case Reviews with Local "
+    "Child Safeguarding Practice Reviews and national Panel reviews from 2018-19, Wales introduced "
+    "Child Practice Reviews in 2016 and Scotland Learning Reviews in 2021. Differences over time "
+    "may reflect which cases are reviewed and how reports are written, "
+    "not only changes in practice."
 )
 AGE_BANDS = ("under 1", "1-4", "5-10", "11-15", "16-17")
 TOXIC_TRIO = ("domestic_abuse", "parental_mental_health", "parental_substance_misuse")
@@ -279,10 +280,10 @@ def trend_tests(
 
     ``method="logistic"`` fits presence ~ year by logistic regression (odds ratio per decade, Wald
     interval and p-value), falling back to Cochran-Armitage when the fit separates;
-    ``method="cochran-armitage"`` uses that test throughout. p-values are adjusted across themes by
-    Benjamini-Hochberg, and ``direction`` is rising / falling only where the adjusted p-value is below
-    ``alpha``; otherwise "no clear trend". Themes present in fewer than ``min_reviews_with_theme``
-    reviews are not tested (``tested`` False).
+    ``method="cochran-armitage"`` uses that test throughout. p-values are adjusted across themes
+    by Benjamini-Hochberg, and ``direction`` is rising / falling only where the adjusted p-value
+    is below ``alpha``; otherwise "no clear trend". Themes present in fewer than
+    ``min_reviews_with_theme`` reviews are not tested (``tested`` False).
 
     Returns:
         theme_id, n_reviews, n_present, first_year, last_year, log_odds_per_decade,
@@ -369,10 +370,20 @@ def compare_periods(
             len(late),
         )
         p = fisher_exact([[k1, n1 - k1], [k2, n2 - k2]])[1] if n1 and n2 else math.nan
-        rows.append({
-            "theme_id": theme, "period_1": labels[0], "n_1": n1, "k_1": k1, "prev_1": k1 / n1 if n1 else math.nan,
-            "period_2": labels[1], "n_2": n2, "k_2": k2, "prev_2": k2 / n2 if n2 else math.nan, "p_value": p,
-        })  # fmt: skip
+        rows.append(
+            {
+                "theme_id": theme,
+                "period_1": labels[0],
+                "n_1": n1,
+                "k_1": k1,
+                "prev_1": k1 / n1 if n1 else math.nan,
+                "period_2": labels[1],
+                "n_2": n2,
+                "k_2": k2,
+                "prev_2": k2 / n2 if n2 else math.nan,
+                "p_value": p,
+            }
+        )
     out = pd.DataFrame(rows)
     out["difference"] = out["prev_2"] - out["prev_1"]
     out["p_adjusted"] = benjamini_hochberg(out["p_value"].to_numpy())
@@ -414,17 +425,26 @@ def cooccurrence(presence: pd.DataFrame, theme_ids: Sequence[str] | None = None)
         for j in range(i + 1, len(names)):
             union = counts[i] + counts[j] - both[i, j]
             expected = counts[i] * counts[j] / n if n else 0
-            rows.append({
-                "theme_a": names[i], "theme_b": names[j], "n_reviews": n, "n_a": counts[i],
-                "n_b": counts[j], "n_both": both[i, j], "jaccard": both[i, j] / union if union else math.nan,
-                "lift": both[i, j] / expected if expected else math.nan,
-            })  # fmt: skip
+            rows.append(
+                {
+                    "theme_a": names[i],
+                    "theme_b": names[j],
+                    "n_reviews": n,
+                    "n_a": counts[i],
+                    "n_b": counts[j],
+                    "n_both": both[i, j],
+                    "jaccard": both[i, j] / union if union else math.nan,
+                    "lift": both[i, j] / expected if expected else math.nan,
+                }
+            )
     return pd.DataFrame(rows)
 
 
 def toxic_trio(presence: pd.DataFrame, reviews: pd.DataFrame | None = None) -> pd.DataFrame:
-    """How many of the "toxic trio" (domestic abuse, parental mental ill-health, parental substance
-    misuse) each review has, summarised as the number and share of reviews with 0, 1, 2 or 3.
+    """How many of the "toxic trio" factors each review has.
+
+    The trio is domestic abuse, parental mental ill-health and parental substance misuse; the result
+    is the number and share of reviews with 0, 1, 2 or 3.
 
     Returns:
         n_factors, n_reviews, share, ci_low, ci_high.
@@ -471,7 +491,8 @@ def recurring_lessons(
 
     Returns:
         theme_id, n_reviews, share_of_reviews, n_years, first_year, last_year, n_partnerships,
-        years_span, n_recommendations, top_recommendation_types (e.g. "rec_training_workforce (12)").
+        years_span, n_recommendations, top_recommendation_types
+        (e.g. "rec_training_workforce (12)").
     """
     _require(reviews, ["review_id", "publication_year", "partnership"], "reviews")
     merged = presence[presence["present"]].merge(reviews, on="review_id")
@@ -491,18 +512,24 @@ def recurring_lessons(
         group = merged[merged["theme_id"] == theme]
         years = group["publication_year"].dropna().astype(int)
         counts = rec_counts.get(theme, pd.Series(dtype=int))
-        rows.append({
-            "theme_id": theme,
-            "n_reviews": int(group["review_id"].nunique()),
-            "share_of_reviews": group["review_id"].nunique() / total_reviews if total_reviews else math.nan,
-            "n_years": int(years.nunique()),
-            "first_year": int(years.min()) if len(years) else None,
-            "last_year": int(years.max()) if len(years) else None,
-            "years_span": int(years.max() - years.min() + 1) if len(years) else 0,
-            "n_partnerships": int(group["partnership"].dropna().nunique()),
-            "n_recommendations": int(counts.sum()) if len(counts) else 0,
-            "top_recommendation_types": "; ".join(f"{t} ({n})" for t, n in counts.head(top_k).items()),
-        })  # fmt: skip
+        rows.append(
+            {
+                "theme_id": theme,
+                "n_reviews": int(group["review_id"].nunique()),
+                "share_of_reviews": group["review_id"].nunique() / total_reviews
+                if total_reviews
+                else math.nan,
+                "n_years": int(years.nunique()),
+                "first_year": int(years.min()) if len(years) else None,
+                "last_year": int(years.max()) if len(years) else None,
+                "years_span": int(years.max() - years.min() + 1) if len(years) else 0,
+                "n_partnerships": int(group["partnership"].dropna().nunique()),
+                "n_recommendations": int(counts.sum()) if len(counts) else 0,
+                "top_recommendation_types": "; ".join(
+                    f"{t} ({n})" for t, n in counts.head(top_k).items()
+                ),
+            }
+        )
     out = (
         pd.DataFrame(rows)
         .sort_values(["n_years", "n_reviews"], ascending=False)
