@@ -19,6 +19,7 @@ Cleaning rules, each with the reason it exists:
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections import Counter
@@ -150,16 +151,40 @@ def section_type_for(heading: str) -> str:
     return "other"
 
 
+@functools.lru_cache(maxsize=1)
+def _control_table() -> dict[int, None]:
+    """A str.translate table deleting Basic Multilingual Plane code points of category C.
+
+    Controls, format characters, surrogates, private use and unassigned, except newline, tab, form
+    feed and U+FFFE. A per-character Python loop was the loader's largest single cost; translate
+    runs in C. Beyond the BMP only tag and private-use planes are removed (``_ASTRAL_CONTROL``).
+    """
+    keep = {ord("\n"), ord("\t"), ord("\f"), 0xFFFE}
+    return {
+        cp: None
+        for cp in range(0x10000)
+        if cp not in keep and unicodedata.category(chr(cp))[0] == "C"
+    }
+
+
+_ASTRAL_CONTROL = re.compile("[\U000e0000-\U000e007f\U000f0000-\U0010ffff]")
+_SOFT_HYPHEN_RUN_ON = re.compile("\ufffe(?!\n)")
+_TRAILING_HYPHEN = re.compile(r"[a-z]-$")
+_TABLE_HEADER = re.compile(
+    r"^(date\s+agency\s+event|recommendation\s+lead agency\s+timescale)", re.I
+)
+
+
 def normalise_text(text: str) -> str:
     """NFKC-normalise, unify line ends, mark redactions, strip control characters (keeps U+FFFE)."""
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x02", "\ufffe")
     # PDFium ends a soft-hyphenated line with U+FFFE and no newline, so whatever was drawn next (the
     # rest of the word, or a running header at the page end) runs on: restore the line break.
-    text = re.sub("\ufffe(?!\n)", "\ufffe\n", text)
+    text = _SOFT_HYPHEN_RUN_ON.sub("\ufffe\n", text)
     text = unicodedata.normalize("NFKC", text)
     text = text.replace("\u00ad", "")  # soft hyphens that survived as characters
     text = _REDACTION.sub("[redacted]", text)
-    text = "".join(ch for ch in text if ch in "\n\t\ufffe\f" or unicodedata.category(ch)[0] != "C")
+    text = _ASTRAL_CONTROL.sub("", text.translate(_control_table()))
     return text.replace("\u2022", "").replace("\uf0b7", "")
 
 
@@ -273,7 +298,7 @@ def _join_lines(lines: list[str], marked_hyphens: bool = False) -> str:
             continue
         if out.endswith("\ufffe"):
             out = out[:-1] + ln
-        elif re.search(r"[a-z]-$", out) and ln[:1].islower():
+        elif _TRAILING_HYPHEN.search(out) and ln[:1].islower():
             out = out + ln if marked_hyphens else out[:-1] + ln
         else:
             out = f"{out} {ln}" if out else ln
@@ -342,9 +367,7 @@ def segment_lines(pages: list[list[str]], marked_hyphens: bool = False) -> list[
             if section == "front_matter":  # a title: keep its words, metadata lives there
                 passages.append(Passage(section, heading, None, pno, heading))
             continue
-        if re.match(r"^date\s+agency\s+event", s, re.I) or re.match(
-            r"^recommendation\s+lead agency\s+timescale", s, re.I
-        ):
+        if _TABLE_HEADER.match(s):
             flush()
             table_mode = "chronology" if s.lower().startswith("date") else "recommendations"
             continue
