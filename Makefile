@@ -53,7 +53,7 @@ format: $(STAMP) ## Apply ruff formatting and safe fixes
 test: $(STAMP) setup-browser lint ## Run lint, the test suite and the notebooks under nbval
 	$(BIN)/python -m pytest tests
 ifneq ($(NOTEBOOKS),)
-	$(BIN)/python -m pytest --nbval --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg -p no:cacheprovider $(NOTEBOOKS)
+	THEMES_CI_SMALL=1 $(BIN)/python -m pytest --nbval --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg -p no:cacheprovider $(NOTEBOOKS)
 else
 	@echo "No notebooks yet: nbval step has nothing to run."
 endif

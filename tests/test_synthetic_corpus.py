@@ -202,3 +202,12 @@ def test_data_card_is_current():
 
     corpus_dir = settings().corpus_dir
     assert (corpus_dir / "README.md").read_text(encoding="utf-8") == render_data_card(corpus_dir)
+
+
+def test_no_placeholder_is_left_unfilled_in_the_corpus(gold):
+    """Regression: table-form chronology rows once kept a literal "{date}:" prefix."""
+    leftovers = gold["text"].str.contains(r"\{[a-zA-Z]+\}", regex=True)
+    assert not leftovers.any(), gold.loc[leftovers, "text"].head(3).tolist()
+    for path in (CORPUS / "reports").glob("*.*"):
+        if path.suffix in {".txt", ".md", ".html"}:
+            assert not re.search(r"\{(date|child|mother|father|partner|sibling|he|his|him)\}", path.read_text(encoding="utf-8")), path

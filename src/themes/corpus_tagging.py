@@ -282,7 +282,20 @@ def tag_corpus(
     if presence_min_passages is None:
         presence_min_passages = calibrated_presence_min_passages(method, models)
     report_themes = _report_themes(corpus, mentions, codebook.theme_ids, presence_min_passages)
-    recommendations = _recommendations(passages, review_of, rule, rec_decisions, method)
+    # The rules tag recommendation sections for recommendation types only; read them again as body
+    # text to learn which themes each recommendation names (for the recurring-lessons view).
+    rec_rows = [i for i, sec in enumerate(sections) if sec == "recommendations"]
+    named = tagger.predict_mentions([texts[i] for i in rec_rows], [None] * len(rec_rows))
+    named = named[named["kind"] == "theme"].assign(
+        text_index=lambda d: [rec_rows[j] for j in d["text_index"]]
+    )
+    recommendations = _recommendations(
+        passages,
+        review_of,
+        pd.concat([rule[rule["kind"] == "rec_type"], named]),
+        rec_decisions,
+        method,
+    )
     return TaggedCorpus(
         mentions, report_themes, recommendations, method, codebook.version, presence_min_passages
     )

@@ -67,8 +67,14 @@ def _fingerprint(source: Path) -> dict:
 
     model = settings().models_dir / "theme-classifier" / "metrics.json"
     files = sorted(p for p in source.rglob("*") if p.is_file() and "annotations" not in p.parts)
+    import hashlib
+
+    code = hashlib.sha256()
+    for path in sorted(Path(__file__).resolve().parent.rglob("*.py")):
+        code.update(path.read_bytes())  # a code change without a version bump still reruns
     return {
         "version": __version__,
+        "code": code.hexdigest(),
         "codebook": load_codebook().checksum,
         "model": model.stat().st_size if model.is_file() else None,
         "model_text": model.read_text(encoding="utf-8")[:200] if model.is_file() else None,
@@ -101,6 +107,8 @@ def ensure_run(
     stamp = out / "fingerprint.json"
     fingerprint = _fingerprint(source)
     fingerprint["config"] = {k: str(v) for k, v in sorted(config.items())}
+    # Compare in JSON form: tuples come back from the stamp file as lists.
+    fingerprint = json.loads(json.dumps(fingerprint, sort_keys=True))
     if not (stamp.is_file() and json.loads(stamp.read_text(encoding="utf-8")) == fingerprint):
         run_pipeline(RunConfig(source=str(source), out=str(out), **config))
         stamp.write_text(json.dumps(fingerprint, sort_keys=True), encoding="utf-8")

@@ -485,7 +485,7 @@ def _variant_index(split: str, passage: Passage) -> int:
 def _para(p: Passage, case: Case, role: str = "body", date: str | None = None) -> Para:
     v = _variant_index(case.split, p)
     values = dict(case.values)
-    if date:
+    if date is not None:  # "" for table rows, whose date sits in its own cell
         values["date"] = date
     text = fill(p.variants[v], values, case.sex)
     return Para(
