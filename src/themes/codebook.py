@@ -37,6 +37,7 @@ from pydantic import (
 )
 
 from themes.errors import ThemesError
+from themes.segment import SECTION_TYPES  # one list for the package: the segmenter's
 
 if TYPE_CHECKING:
     import argparse
@@ -86,23 +87,6 @@ CONTRACT_REC_TYPE_IDS: tuple[str, ...] = tuple(
     ).split()
 )
 
-SECTION_TYPES: tuple[str, ...] = (
-    "front_matter",
-    "contents",
-    "introduction",
-    "terms_of_reference",
-    "methodology",
-    "family_background",
-    "chronology",
-    "analysis",
-    "findings",
-    "lessons",
-    "recommendations",
-    "appendix",
-    "glossary",
-    "references",
-    "other",
-)
 FAMILIES: tuple[str, ...] = ("practice", "characteristic")
 # Hyland & Holme (2009) grouped recommendations into three higher-level classes.
 HIGHER_CLASSES: tuple[str, ...] = (
