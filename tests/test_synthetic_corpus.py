@@ -210,4 +210,5 @@ def test_no_placeholder_is_left_unfilled_in_the_corpus(gold):
     assert not leftovers.any(), gold.loc[leftovers, "text"].head(3).tolist()
     for path in (CORPUS / "reports").glob("*.*"):
         if path.suffix in {".txt", ".md", ".html"}:
-            assert not re.search(r"\{(date|child|mother|father|partner|sibling|he|his|him)\}", path.read_text(encoding="utf-8")), path
+            text = path.read_text(encoding="utf-8")
+            assert not re.search(r"\{(date|child|mother|father|partner|sibling|he|his|him)\}", text), path
