@@ -211,4 +211,6 @@ def test_no_placeholder_is_left_unfilled_in_the_corpus(gold):
     for path in (CORPUS / "reports").glob("*.*"):
         if path.suffix in {".txt", ".md", ".html"}:
             text = path.read_text(encoding="utf-8")
-            assert not re.search(r"\{(date|child|mother|father|partner|sibling|he|his|him)\}", text), path
+            assert not re.search(
+                r"\{(date|child|mother|father|partner|sibling|he|his|him)\}", text
+            ), path
