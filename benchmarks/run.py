@@ -1402,6 +1402,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="corpus size to profile (default: 500, else the middle size); 0 = no profile",
     )
     p.add_argument("--generate-only", action="store_true", help="build the corpora and stop")
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="keep the finished steps of an interrupted run (results.json) and run only the rest",
+    )
     p.add_argument("--_step", help=argparse.SUPPRESS)
     return p  # fmt: skip
 
@@ -1465,6 +1470,41 @@ def main(argv: list[str] | None = None) -> int:
         "finished": False,
     }  # fmt: skip
     notes = _existing_notes(md_path)
+    here = {
+        "started_utc": results["machine"]["date_utc"],
+        "source_fingerprint": results["machine"]["source_fingerprint"],
+        "models_fingerprint": results["machine"]["models_fingerprint"],
+        "load_average_at_start": results["machine"]["load_average_at_start"],
+    }
+    results["sessions"] = [here]
+    if args.resume and results_path.is_file():
+        old = json.loads(results_path.read_text(encoding="utf-8"))
+        if old.get("args", {}).get("pages") == pages:
+            results["machine"] = old["machine"]
+            results["command"] = old.get("command", results["command"])
+            first = {
+                "started_utc": old["machine"]["date_utc"],
+                "source_fingerprint": old["machine"].get("source_fingerprint"),
+                "models_fingerprint": old["machine"].get("models_fingerprint"),
+                "load_average_at_start": old["machine"].get("load_average_at_start"),
+            }
+            results["sessions"] = old.get("sessions", [first]) + [here]
+            for n, entry in old.get("sizes", {}).items():
+                kept = {
+                    "steps": {k: v for k, v in entry.get("steps", {}).items() if _ok(v)},
+                    "e2e": {k: v for k, v in entry.get("e2e", {}).items() if _ok(v)},
+                }
+                results["sizes"][n] = kept
+            for key in ("profile",):
+                if old.get(key, {}).get("status") == "ok":
+                    results[key] = old[key]
+            if old.get("topics"):
+                results["topics"] = {
+                    **old["topics"],
+                    "backends": {k: v for k, v in old["topics"]["backends"].items() if _ok(v)},
+                }
+            log(f"resuming {results_path}: finished steps are kept")
+    resume_sizes = dict(results["sizes"])
 
     def save() -> None:
         results["elapsed_seconds"] = round(time.perf_counter() - started_all, 1)
@@ -1473,10 +1513,14 @@ def main(argv: list[str] | None = None) -> int:
         md_path.write_text(render_markdown(results, notes), encoding="utf-8")
 
     def step(entry: dict, key: str, kind: str, spec: dict, label: str) -> dict:
+        if _ok(entry.get("steps", {}).get(key)):
+            return entry["steps"][key]  # kept from the interrupted run (--resume)
         log(f"{label}: {kind} ...")
         load_before = os.getloadavg()[0]
         result = run_step(kind, spec, budget=budget, logs=logs, label=label)
         result["load_average_1min"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
+        result["source_fingerprint"] = _fingerprint(ROOT / "src" / "themes", "*.py")
+        result["models_fingerprint"] = _fingerprint(ROOT / "models", "*")
         entry.setdefault("steps", {})[key] = result
         if result.get("status") == "failed":
             log(f"{label}: failed; log tail:\n{result.get('log_tail', '')}")
@@ -1493,7 +1537,7 @@ def main(argv: list[str] | None = None) -> int:
     tables_of: dict[int, Path] = {}
     for n in sizes:
         folder = corpus_dir(out, n, pages)
-        entry: dict = {}
+        entry: dict = resume_sizes.get(str(n), {})
         results["sizes"][str(n)] = entry
         if not (folder / "manifest.csv").is_file():
             entry["status"] = "corpus missing (run without --skip-generate)"
@@ -1530,8 +1574,14 @@ def main(argv: list[str] | None = None) -> int:
 
         e2e = entry.setdefault("e2e", {})
         cache = out / "e2e" / f"cache-{tag}-j{e2e_jobs}"
-        shutil.rmtree(cache, ignore_errors=True)
-        for kind in ("cold", "warm"):
+        kinds = ["cold", "warm"]
+        if _ok(e2e.get(f"cold_j{e2e_jobs}")) and (
+            cache.is_dir() or _ok(e2e.get(f"warm_j{e2e_jobs}"))
+        ):
+            kinds = [] if _ok(e2e.get(f"warm_j{e2e_jobs}")) else ["warm"]  # --resume
+        else:
+            shutil.rmtree(cache, ignore_errors=True)
+        for kind in kinds:
             label = f"e2e-{tag}-j{e2e_jobs}-{kind}"
             log(f"{label}: themes run ...")
             load_before = os.getloadavg()[0]
@@ -1544,6 +1594,8 @@ def main(argv: list[str] | None = None) -> int:
                 log_path=logs / f"{label}.log",
             )
             run["load_average_1min"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
+            run["source_fingerprint"] = _fingerprint(ROOT / "src" / "themes", "*.py")
+            run["models_fingerprint"] = _fingerprint(ROOT / "models", "*")
             e2e[f"{kind}_j{e2e_jobs}"] = run
             log(f"{label}: {run['status']} {run['seconds']:.1f} s, peak {_peak_mb(run):,.0f} MB")
             save()
@@ -1551,22 +1603,28 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(out / "e2e" / f"out-{tag}-{kind}", ignore_errors=True)
         shutil.rmtree(cache, ignore_errors=True)
 
-        if n == profile_size:
+        if n == profile_size and not _ok(results.get("profile")):
             results["profile"] = run_profile(folder, out, n, tag, budget, logs, suffix, entry)
             save()
 
     if tables_of:
         size = args.topic_size if args.topic_size in tables_of else max(tables_of)
+        previous = results.get("topics") or {}
+        same = previous.get("size") == size and previous.get("max_passages") == (
+            args.topic_max_passages or None
+        )
         results["topics"] = {
             "size": size,
             "max_passages": args.topic_max_passages or None,
-            "backends": {},
+            "backends": dict(previous.get("backends", {})) if same else {},
         }
         from themes.topics import available_backends, backend_names
 
         installed = set(available_backends())
         for name in backend_names():
             holder: dict = {}
+            if _ok(results["topics"]["backends"].get(name)):
+                continue  # kept from the interrupted run (--resume)
             if name not in installed:
                 results["topics"]["backends"][name] = {"status": "not installed"}
                 continue
