@@ -58,3 +58,29 @@ def test_unknown_backend_is_rejected():
     with pytest.raises(ThemesError, match="unknown backend"):
         with parallel_backend("spark"):
             pass
+
+
+@pytest.mark.slow
+def test_the_whole_run_on_a_dask_cluster_matches_a_single_process(cluster, small_corpus, tmp_path):
+    from themes.pipeline import RunConfig, run_pipeline
+
+    common = dict(source=str(small_corpus), cache=False)
+    local = run_pipeline(RunConfig(out=str(tmp_path / "local"), n_jobs=1, **common))
+    on_cluster = run_pipeline(
+        RunConfig(
+            out=str(tmp_path / "dask"),
+            backend="dask",
+            scheduler=cluster.scheduler_address,
+            **common,
+        )
+    )
+    for name in ("reports", "passages", "mentions", "report_themes", "recommendations_tagged"):
+        pd.testing.assert_frame_equal(
+            pd.read_parquet(tmp_path / "local" / "tables" / f"{name}.parquet"),
+            pd.read_parquet(tmp_path / "dask" / "tables" / f"{name}.parquet"),
+        )
+    assert len(on_cluster.tagged.mentions) == len(local.tagged.mentions) > 0
+    for table in ("trend_tests.csv", "prevalence_by_year.csv", "cooccurrence.csv"):
+        assert (tmp_path / "local" / "trends" / table).read_bytes() == (
+            tmp_path / "dask" / "trends" / table
+        ).read_bytes()

@@ -95,6 +95,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         codebook=args.codebook,
         method=args.method,
         n_jobs=args.n_jobs,
+        cache=not args.no_cache,
         backend=args.backend,
         scheduler=args.scheduler,
         topics=args.topics,
@@ -113,6 +114,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
     )
     for stage, why in result.skipped.items():
         print(f"  not run: {stage} ({why})")
+    if result.reused:
+        print(
+            f"  reused from the cache (inputs unchanged): {', '.join(result.reused)}; "
+            "--no-cache recomputes"
+        )
     print(f"Tables:  {Path(result.outputs['reports']).parent.resolve()}")
     if "trends" in result.outputs:
         print(f"Trends:  {Path(result.outputs['trends']).resolve()}")
@@ -307,6 +313,11 @@ def _args_run(p):
     p.add_argument("--strict", action="store_true", help="exit non-zero if any file failed")
     p.add_argument("--backend", choices=["loky", "threading", "dask"], default="loky")
     p.add_argument("--scheduler", help="dask.distributed scheduler address (with --backend dask)")
+    p.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="parse every file and recompute every stage (ignore and do not fill the cache)",
+    )
     _add_jobs(p)
 
 

@@ -133,8 +133,14 @@ def tag_corpus(
     tagger=None,
     codebook=None,
     presence_min_passages: int | None = None,
+    n_jobs: int | None = None,
+    chunk_passages: int = 20_000,
 ) -> TaggedCorpus:
     """Tag a loaded corpus's passages; build the mentions, report_themes, recommendations tables.
+
+    Passages are tagged independently, in contiguous chunks that run in parallel through joblib
+    (so the Dask backend of :func:`themes.parallel.parallel_backend` spreads them over a
+    cluster); the tables are identical for any ``n_jobs`` and ``chunk_passages``.
 
     Args:
         corpus: A :class:`themes.corpus.Corpus` (reports and passages tables are required).
@@ -144,6 +150,8 @@ def tag_corpus(
         codebook: A loaded codebook; the packaged one by default.
         presence_min_passages: Counted concern/good-practice passages needed for ``present``;
             None takes the value chosen on the dev split for this method and model (1 if unknown).
+        n_jobs: Worker processes (joblib; ``None`` reads ``THEMES_N_JOBS``, default 1).
+        chunk_passages: Most passages per parallel task (bounds each worker's memory).
 
     Returns:
         The three tables. The input tables are not modified.
@@ -153,16 +161,107 @@ def tag_corpus(
         >>> tagged.report_themes.query("present").groupby("theme_id").size()  # doctest: +SKIP
     """
     from themes.codebook import load_codebook
-    from themes.tagging import RECOMMENDATION_SECTIONS, RuleTagger, _decide, load_models
+    from themes.tagging import RuleTagger, _default_model_dir, models_in_process
 
     if method not in {"rules", "classifier", "combined"}:
         from themes.errors import ThemesError
 
         raise ThemesError(f"--method: unknown method {method!r}; use rules, classifier or combined")
+    if n_jobs is None:
+        from themes.config import settings
+
+        n_jobs = settings().n_jobs
     codebook = codebook or load_codebook()
     tagger = tagger or RuleTagger(codebook)
+    if method != "rules":
+        models = models or models_in_process(str(_default_model_dir()))
     passages = corpus.passages.reset_index(drop=True)
     review_of = corpus.reports.set_index("report_id")["review_id"]
+    bounds = _chunk_bounds(len(passages), n_jobs, chunk_passages)
+    parallel = n_jobs != 1 and len(bounds) > 1
+    shipped = models
+    if parallel and models is not None and _is_saved(models):
+        # Workers load the saved models once each instead of unpickling them with every task.
+        shipped = {"model_dir": models["model_dir"]}
+    tasks = [
+        (passages.iloc[a:b].reset_index(drop=True), review_of, method, shipped, tagger, codebook)
+        for a, b in bounds
+    ]
+    if parallel:
+        from joblib import Parallel, delayed
+
+        parts = Parallel(n_jobs=n_jobs)(delayed(_tag_chunk)(*task) for task in tasks)
+    else:
+        parts = [_tag_chunk(*task) for task in tasks]
+    if parts:
+        # Empty chunks' frames carry no dtypes; leaving them out keeps the tables' dtypes the
+        # same for every chunking.
+        mentions = _concat([m for m, _ in parts])
+        recommendations = _concat([r for _, r in parts])
+    else:
+        empty = (passages, review_of, method, models, tagger, codebook)
+        mentions, recommendations = _tag_chunk(*empty)
+    mentions = mentions.astype({"start": "int64", "end": "int64", "counted": bool})
+
+    if presence_min_passages is None:
+        presence_min_passages = calibrated_presence_min_passages(method, models)
+    report_themes = _report_themes(corpus, mentions, codebook.theme_ids, presence_min_passages)
+    return TaggedCorpus(
+        mentions, report_themes, recommendations, method, codebook.version, presence_min_passages
+    )
+
+
+def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    filled = [f for f in frames if len(f)]
+    if not filled:
+        return frames[0]
+    out = filled[0] if len(filled) == 1 else pd.concat(filled, ignore_index=True)
+    # A chunk where a text column is all missing infers ``object``; give every text column the
+    # string dtype a single pass would have inferred, so tables do not depend on the chunking.
+    for column in out.columns:
+        values = out[column]
+        if values.dtype == object:
+            present = values.dropna()
+            if len(present) and all(isinstance(v, str) for v in present):
+                out[column] = values.astype("str")
+    return out
+
+
+def _chunk_bounds(n: int, n_jobs: int, chunk_passages: int) -> list[tuple[int, int]]:
+    """Contiguous (start, end) slices of at most ``chunk_passages``, enough to use every worker."""
+    if n == 0:
+        return []
+    if n_jobs == 1:
+        size = max(1, chunk_passages)
+    else:
+        from joblib import effective_n_jobs
+
+        size = max(1, min(chunk_passages, -(-n // max(1, effective_n_jobs(n_jobs)))))
+    return [(a, min(n, a + size)) for a in range(0, n, size)]
+
+
+def _is_saved(models: dict) -> bool:
+    """True when ``models`` are this process's shared copy of a saved model folder.
+
+    That copy comes from :func:`themes.tagging.models_in_process`, so a worker can load the same
+    folder itself instead of receiving the estimators with every task.
+    """
+    from themes.tagging import _PROCESS_MODELS
+
+    folder = models.get("model_dir")
+    if not folder:
+        return False
+    same = _PROCESS_MODELS.get(folder)
+    return same is models
+
+
+def _tag_chunk(passages, review_of, method, models, tagger, codebook):  # noqa: ANN001, ANN202
+    """Mentions and recommendation rows for a slice of the passages table (see tag_corpus)."""
+    from themes.tagging import RECOMMENDATION_SECTIONS, _decide, models_in_process
+
+    if models is not None and set(models) == {"model_dir"}:
+        models = models_in_process(models["model_dir"])
+
     texts = passages["text"].tolist()
     sections = passages["section_type"].tolist()
     rule = tagger.predict_mentions(texts, sections)
@@ -181,30 +280,39 @@ def tag_corpus(
             }
         classifier_labels: list[set[str]] = [set() for _ in range(n)]
     else:
-        models = models or load_models()
-        both = _decide(texts, sections, rule, method, models, codebook)
+        theme_proba: dict[int, np.ndarray] = {}
+        both = _decide(texts, sections, rule, method, models, codebook, theme_proba)
         is_rec = [s in RECOMMENDATION_SECTIONS for s in sections]
         decisions = [d if not r else {} for d, r in zip(both, is_rec, strict=True)]
         rec_decisions = [d if r else {} for d, r in zip(both, is_rec, strict=True)]
         clf = models["themes"]
-        theme_rows = [i for i in range(n) if not is_rec[i] and decisions[i]]
+        column = {theme: j for j, theme in enumerate(clf.classes_)}
+        thresholds = np.asarray(clf.thresholds_)
         scores = {}
         classifier_labels = [set() for _ in range(n)]
-        if theme_rows:
-            proba = clf.predict_proba([texts[i] for i in theme_rows])
-            thresholds = np.asarray(clf.thresholds_)
-            for row_index, i in enumerate(theme_rows):
-                for j, theme in enumerate(clf.classes_):
-                    if theme in decisions[i]:
-                        scores[(i, theme)] = float(proba[row_index, j])
-                    if proba[row_index, j] >= thresholds[j]:
-                        classifier_labels[i].add(theme)
+        for i in range(n):
+            if is_rec[i] or not decisions[i] or i not in theme_proba:
+                continue
+            proba = theme_proba[i]
+            for theme in decisions[i]:
+                if theme in column:
+                    scores[(i, theme)] = float(proba[column[theme]])
+            classifier_labels[i] = {clf.classes_[j] for j in np.flatnonzero(proba >= thresholds)}
 
     rows = []
     theme_rule = rule[rule["kind"] == "theme"]
     by_passage: dict[int, list] = {}
     for m in theme_rule.itertuples(index=False):
         by_passage.setdefault(m.text_index, []).append(m)
+    # Evidence words for classifier-only decisions, featurised in one pass.
+    wanted = [
+        (i, theme)
+        for i in range(n)
+        for theme in decisions[i]
+        if not any(m.theme_id == theme and m.counted for m in by_passage.get(i, []))
+    ]
+    terms = _evidence_terms_many(models, [texts[i] for i, _ in wanted], wanted)
+    explained = dict(zip(wanted, terms, strict=True))
     records = passages.to_dict("records")
     for i, p in enumerate(records):
         base = {
@@ -260,7 +368,7 @@ def tag_corpus(
                         }
                     )
             else:
-                terms = _evidence_terms(models, p["text"], theme)
+                terms = explained[(i, theme)]
                 rows.append(
                     {
                         **base,
@@ -278,10 +386,6 @@ def tag_corpus(
                 )
     mentions = pd.DataFrame(rows, columns=MENTION_TABLE_COLUMNS)
     mentions = mentions.astype({"start": "int64", "end": "int64", "counted": bool})
-
-    if presence_min_passages is None:
-        presence_min_passages = calibrated_presence_min_passages(method, models)
-    report_themes = _report_themes(corpus, mentions, codebook.theme_ids, presence_min_passages)
     # The rules tag recommendation sections for recommendation types only; read them again as body
     # text to learn which themes each recommendation names (for the recurring-lessons view).
     rec_rows = [i for i, sec in enumerate(sections) if sec == "recommendations"]
@@ -296,9 +400,7 @@ def tag_corpus(
         rec_decisions,
         method,
     )
-    return TaggedCorpus(
-        mentions, report_themes, recommendations, method, codebook.version, presence_min_passages
-    )
+    return mentions, recommendations
 
 
 def calibrated_presence_min_passages(method: str, models: dict | None = None) -> int:
@@ -317,15 +419,20 @@ def calibrated_presence_min_passages(method: str, models: dict | None = None) ->
     return int(metrics.get("presence_min_passages", {}).get(method, 1))
 
 
-def _evidence_terms(models: dict | None, text: str, theme: str) -> list[str]:
+def _evidence_terms_many(
+    models: dict | None, texts: list[str], pairs: list[tuple[int, str]]
+) -> list[list[str]]:
+    """The theme classifier's evidence words for each (passage, theme) pair ([] if unavailable)."""
     clf = (models or {}).get("themes")
-    explain = getattr(clf, "evidence_terms", None)
-    if explain is None:
-        return []
-    try:
-        return list(explain(text, theme, k=3))
-    except (KeyError, ValueError):
-        return []
+    if not pairs or getattr(clf, "evidence_terms_many", None) is None:
+        return [[] for _ in pairs]
+    known = set(clf.classes_)
+    keep = [j for j, (_, theme) in enumerate(pairs) if theme in known]
+    out: list[list[str]] = [[] for _ in pairs]
+    terms = clf.evidence_terms_many([texts[j] for j in keep], [pairs[j][1] for j in keep], k=3)
+    for j, found in zip(keep, terms, strict=True):
+        out[j] = list(found)
+    return out
 
 
 def _report_themes(

@@ -29,6 +29,7 @@ import pandas as pd
 from themes import __version__
 from themes.corpus import Corpus, load_corpus
 from themes.errors import ThemesError
+from themes.stage_cache import stage_key
 
 log = logging.getLogger("themes")
 
@@ -48,6 +49,7 @@ class RunConfig:
         None  # None: the value chosen on dev for the installed model
     )
     n_jobs: int = 1
+    cache: bool = True  # reuse stage outputs whose inputs are unchanged (see themes.stage_cache)
     backend: str = "loky"
     scheduler: str | None = None
     topics: bool = False
@@ -69,6 +71,7 @@ class RunResult:
     outputs: dict[str, str] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)
     summary_html: Path | None = None
+    reused: dict[str, str] = field(default_factory=dict)  # stage -> cache key it was copied from
 
 
 def run_pipeline(config: RunConfig) -> RunResult:
@@ -88,7 +91,12 @@ def run_pipeline(config: RunConfig) -> RunResult:
     # On a Dask cluster the scheduler decides how many tasks run at once.
     n_jobs = -1 if config.backend == "dask" else config.n_jobs
     with parallel_backend(config.backend, config.scheduler):
-        corpus = load_corpus(config.source, manifest=config.manifest, n_jobs=n_jobs)
+        corpus = load_corpus(
+            config.source,
+            manifest=config.manifest,
+            n_jobs=n_jobs,
+            cache_dir="default" if config.cache else None,
+        )
     result = RunResult(out=out, corpus=corpus, stages=["ingest"])
     tables = corpus.save(out / "tables")
     for name in ("reports", "passages", "recommendations", "errors"):
@@ -97,13 +105,27 @@ def run_pipeline(config: RunConfig) -> RunResult:
         _write_manifest(config, result, codebook)
         return result
 
-    tagged = stage_tag(
-        corpus,
-        tables,
-        method=config.method,
-        codebook=codebook,
-        presence_min_passages=config.presence_min_passages,
+    cache = _stage_cache(config)
+    base = _key_parts(config, corpus, codebook)
+    tag_key = stage_key(
+        "tag",
+        {**base, "method": config.method, "presence": config.presence_min_passages},
     )
+    tagged = None
+    if cache.restore("tag", tag_key, tables):
+        tagged = _load_tagged(tables, config, codebook)
+        result.reused["tag"] = tag_key
+    if tagged is None:
+        with parallel_backend(config.backend, config.scheduler):
+            tagged = stage_tag(
+                corpus,
+                tables,
+                method=config.method,
+                codebook=codebook,
+                presence_min_passages=config.presence_min_passages,
+                n_jobs=n_jobs,
+            )
+        cache.store("tag", tag_key, [tables / f for f in TAG_FILES], tables)
     result.tagged = tagged
     result.stages.append(f"tag ({tagged.method})")
     for name in ("mentions", "report_themes", "recommendations_tagged"):
@@ -117,51 +139,127 @@ def run_pipeline(config: RunConfig) -> RunResult:
     else:
         result.skipped["topics"] = "not requested (add --topics)"
 
-    stage_trends(
-        corpus,
-        tagged,
-        codebook,
-        out / "trends",
-        min_n=config.min_n,
-        alpha=config.alpha,
-        split_year=config.split_year,
-    )
+    trends_settings = {"min_n": config.min_n, "alpha": config.alpha, "split": config.split_year}
+    trends_key = stage_key("trends", {**base, "tag": tag_key, **trends_settings})
+    if cache.restore("trends", trends_key, out / "trends"):
+        result.reused["trends"] = trends_key
+    else:
+        stage_trends(
+            corpus,
+            tagged,
+            codebook,
+            out / "trends",
+            min_n=config.min_n,
+            alpha=config.alpha,
+            split_year=config.split_year,
+        )
+        cache.store("trends", trends_key, _files(out / "trends"), out / "trends")
     result.stages.append("trends")
     result.outputs["trends"] = str(out / "trends")
 
-    paths = stage_summary(
-        corpus,
-        tagged,
-        codebook,
-        out / "summary",
-        topics=topic_table,
-        n_headline=config.n_headline,
-        run_manifest=_manifest_dict(config, result, codebook),
+    # With topics the summary reads a fresh topic table, which is not cached: always rebuild it.
+    summary_key = stage_key(
+        "summary", {**base, "tag": tag_key, "headline": config.n_headline, "topics": config.topics}
     )
+    if not config.topics and cache.restore("summary", summary_key, out / "summary"):
+        result.reused["summary"] = summary_key
+    else:
+        stage_summary(
+            corpus,
+            tagged,
+            codebook,
+            out / "summary",
+            topics=topic_table,
+            n_headline=config.n_headline,
+            run_manifest=_manifest_dict(config, result, codebook),
+        )
+        if not config.topics:
+            cache.store("summary", summary_key, _files(out / "summary"), out / "summary")
     result.stages.append("summary")
-    result.summary_html = paths["html"]
-    result.outputs["summary_html"] = str(paths["html"])
-    result.outputs["summary_markdown"] = str(paths["markdown"])
+    result.summary_html = out / "summary" / "summary.html"
+    result.outputs["summary_html"] = str(out / "summary" / "summary.html")
+    result.outputs["summary_markdown"] = str(out / "summary" / "summary.md")
     _write_manifest(config, result, codebook)
     return result
 
 
+# ------------------------------------------------------------------------------- stage cache
+TAG_FILES = ("mentions.parquet", "report_themes.parquet", "recommendations_tagged.parquet")
+
+
+def _stage_cache(config: RunConfig):
+    from themes.config import settings
+    from themes.stage_cache import StageCache
+
+    return StageCache(settings().cache_dir / "stages" if config.cache else None)
+
+
+def _key_parts(config: RunConfig, corpus: Corpus, codebook) -> dict:
+    """What every cached stage depends on, besides the stages before it.
+
+    Passages are a pure function of the files (``corpus.checksum``), the loader code (in the code
+    digest) and the manifest (which also shapes the reports table, hashed in full), so the large
+    passages table itself need not be hashed.
+    """
+    from themes.config import settings
+    from themes.corpus import LOADER_VERSION
+    from themes.stage_cache import code_digest, files_digest, frame_digest
+
+    models = settings().models_dir
+    return {
+        "version": __version__,
+        "code": code_digest(),
+        "loader_version": LOADER_VERSION,
+        "corpus": corpus.checksum,
+        "reports": frame_digest(corpus.reports),
+        "codebook": codebook.checksum,
+        "models": files_digest([models / "theme-classifier", models / "static-minilm"]),
+    }
+
+
+def _files(folder: Path) -> list[Path]:
+    return sorted(f for f in folder.rglob("*") if f.is_file())
+
+
+def _load_tagged(tables: Path, config: RunConfig, codebook):
+    from themes.corpus_tagging import TaggedCorpus, calibrated_presence_min_passages
+
+    presence = config.presence_min_passages
+    if presence is None:
+        presence = calibrated_presence_min_passages(config.method)
+    return TaggedCorpus(
+        mentions=pd.read_parquet(tables / "mentions.parquet"),
+        report_themes=pd.read_parquet(tables / "report_themes.parquet"),
+        recommendations=pd.read_parquet(tables / "recommendations_tagged.parquet"),
+        method=config.method,
+        codebook_version=codebook.version,
+        presence_min_passages=presence,
+    )
+
+
 # ------------------------------------------------------------------------------------- stages
 def stage_tag(
-    corpus: Corpus, tables: Path, *, method: str, codebook, presence_min_passages: int | None = None
+    corpus: Corpus,
+    tables: Path,
+    *,
+    method: str,
+    codebook,
+    presence_min_passages: int | None = None,
+    n_jobs: int | None = 1,
 ):
     """Tag the corpus and save the tagging tables beside the loader's.
 
     ``presence_min_passages`` None takes the value the installed model recorded as best on the dev
-    split (``presence_min_passages`` in its metrics.json), else 1.
+    split (``presence_min_passages`` in its metrics.json), else 1. ``n_jobs`` worker processes tag
+    chunks of passages through joblib (the run's backend); the tables do not depend on it.
     """
     from themes.corpus_tagging import tag_corpus
-    from themes.tagging import load_models
+    from themes.tagging import _default_model_dir, models_in_process
 
     models = None
     if method != "rules":
         try:
-            models = load_models()
+            models = models_in_process(str(_default_model_dir()))
         except ThemesError as error:
             raise ThemesError(f"{error}; or use --method rules") from None
     if presence_min_passages is None:
@@ -174,6 +272,7 @@ def stage_tag(
         models=models,
         codebook=codebook,
         presence_min_passages=presence_min_passages,
+        n_jobs=n_jobs,
     )
     tagged.save(tables)
     return tagged
@@ -367,6 +466,7 @@ def _manifest_dict(config: RunConfig, result: RunResult, codebook) -> dict:
         "loader_version": LOADER_VERSION,
         "stages_run": list(result.stages),
         "stages_not_run": dict(result.skipped),
+        "stages_reused_from_cache": dict(result.reused),
     }
 
 

@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
@@ -75,6 +76,8 @@ UNIT_ROLES = frozenset({"body", "chronology_row"})
 EXCLUDED_UNIT_SECTIONS = frozenset({"terms_of_reference", "glossary", "references"})
 RECOMMENDATION_SECTIONS = frozenset({"recommendations"})
 MODEL_NAME = "theme-classifier"
+# Passages featurised at once at prediction time (bounds the dense embedding block's memory).
+_PREDICT_BLOCK = 20_000
 
 # Words that end the scope of an "absent" cue: "no evidence of X, but Y" does not negate Y.
 _CLAUSE_BREAKS = frozenset(
@@ -98,6 +101,8 @@ _CLAUSE_BREAKS = frozenset(
 _NEGATORS = frozenset({"not", "never", "n't", "no", "nor", "less", "lack", "lacked", "without"})
 
 _MATCHER_FACTORY = "themes_rule_matcher"
+# Built rule pipelines of this process, by (codebook checksum, lemmatize); see RuleTagger._pipeline.
+_PIPELINES: dict[tuple[str, bool], Any] = {}
 
 
 # --------------------------------------------------------------------------------------------------
@@ -552,7 +557,13 @@ class RuleTagger(BaseEstimator):
             from themes.codebook import load_codebook
 
             codebook = self.codebook or load_codebook()
-            self._nlp_cache = (key, build_nlp(codebook, lemmatize=self.lemmatize), codebook)
+            # A worker process receives a fresh copy of the tagger with every task; building the
+            # matchers takes seconds, so each process keeps one pipeline per codebook content.
+            shared_key = (codebook.checksum, self.lemmatize)
+            nlp = _PIPELINES.get(shared_key)
+            if nlp is None:
+                nlp = _PIPELINES[shared_key] = build_nlp(codebook, lemmatize=self.lemmatize)
+            self._nlp_cache = (key, nlp, codebook)
         return self._nlp_cache[1], self._nlp_cache[2]
 
     def __getstate__(self) -> dict[str, Any]:
@@ -624,7 +635,9 @@ def _doc_mentions(
     excl: dict[str, list[tuple[int, int]]] = {}
     context: dict[str, list[int]] = {}
     cues: dict[str, list[tuple[int, int]]] = {"absent": [], "good_practice": [], "concern": []}
-    for key, start, end in matches:
+    # The matcher's set has no stable order across processes (string hashing is salted); sorting
+    # by position makes the mention rows, and every table built from them, reproducible.
+    for key, start, end in sorted(matches, key=lambda m: (m[1], m[2], m[0])):
         role, entry_id = key.split("|", 1)
         if role == "T":
             if (entry_id in rec_ids) == want_recs:
@@ -1018,8 +1031,15 @@ class ThemeClassifier(_CompactVocabularies, ClassifierMixin, BaseEstimator):
     def decision_function(self, X) -> np.ndarray:  # noqa: ANN001, N803
         """Logit of each label per passage, shape ``(n_texts, n_labels)``."""
         check_is_fitted(self, "coef_")
-        features = self.vectorizer_.transform([str(t) for t in X])
-        return np.asarray(features @ self.coef_.T, dtype=np.float64) + self.intercept_
+        texts = [str(t) for t in X]
+        out = np.empty((len(texts), len(self.classes_)), dtype=np.float64)
+        # Blocks bound the memory of the dense embedding features on a national corpus.
+        for start in range(0, len(texts), _PREDICT_BLOCK):
+            features = _union_transform(self.vectorizer_, texts[start : start + _PREDICT_BLOCK])
+            out[start : start + _PREDICT_BLOCK] = np.asarray(
+                features @ self.coef_.T, dtype=np.float64
+            )
+        return out + self.intercept_
 
     def predict_proba(self, X) -> np.ndarray:  # noqa: ANN001, N803
         """Probability of each label per passage, shape ``(n_texts, n_labels)``."""
@@ -1058,13 +1078,48 @@ class ThemeClassifier(_CompactVocabularies, ClassifierMixin, BaseEstimator):
         check_is_fitted(self, "coef_")
         if theme_id not in self.classes_:
             raise ThemesError(f"unknown label {theme_id!r} for this classifier")
+        return self.evidence_terms_many([text], [theme_id], k)[0]
+
+    def evidence_terms_many(
+        self, texts: Sequence[str], theme_ids: Sequence[str], k: int = 3
+    ) -> list[list[str]]:
+        """:meth:`evidence_terms` for many (text, theme) pairs with one vectoriser pass."""
+        check_is_fitted(self, "coef_")
+        unknown = sorted(set(theme_ids) - set(self.classes_))
+        if unknown:
+            raise ThemesError(f"unknown label {unknown[0]!r} for this classifier")
         word = dict(self.vectorizer_.transformer_list)["word"]
-        row = word.transform([str(text)]).tocsr()
-        weights = self.coef_[self.classes_.index(theme_id), : len(word.vocabulary_)]
-        contrib = row.data * weights[row.indices]
-        order = np.argsort(-contrib)
+        from themes import fast_tfidf
+
+        matrix = sp.csr_matrix(fast_tfidf.transform(word, [str(t) for t in texts]))
         names = _word_names(word)
-        return [str(names[row.indices[i]]) for i in order[:k] if contrib[i] > 0]
+        width = len(word.vocabulary_)
+        out = []
+        for r, theme_id in enumerate(theme_ids):
+            row = matrix[r]
+            weights = self.coef_[self.classes_.index(theme_id), :width]
+            contrib = row.data * weights[row.indices]
+            order = np.argsort(-contrib, kind="stable")
+            out.append([str(names[row.indices[i]]) for i in order[:k] if contrib[i] > 0])
+        return out
+
+
+def _union_transform(union, texts: list[str]):  # noqa: ANN001, ANN202
+    """``union.transform(texts)`` with TF-IDF blocks through :mod:`themes.fast_tfidf` (exact)."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from themes import fast_tfidf
+
+    if getattr(union, "transformer_weights", None):
+        return union.transform(texts)
+    blocks = []
+    for _, part in union.transformer_list:
+        if isinstance(part, TfidfVectorizer):
+            blocks.append(fast_tfidf.transform(part, texts))
+        else:
+            blocks.append(part.transform(texts))
+    # FeatureUnion's own stacking (sparse hstack to CSR), so the logits match it bit for bit.
+    return sp.hstack(blocks).tocsr()
 
 
 def _word_names(vectorizer) -> np.ndarray:  # noqa: ANN001
@@ -1127,15 +1182,20 @@ class PolarityClassifier(_CompactVocabularies, ClassifierMixin, BaseEstimator):
         self.classes_ = list(self.pipeline_.classes_)
         return self
 
+    def _features(self, X):  # noqa: ANN001, ANN202, N803
+        from themes import fast_tfidf
+
+        return fast_tfidf.transform(self.pipeline_[0], [str(x) for x in X])
+
     def predict(self, X) -> np.ndarray:  # noqa: ANN001, N803
         """Polarity per input string."""
         check_is_fitted(self, "pipeline_")
-        return self.pipeline_.predict([str(x) for x in X])
+        return self.pipeline_[-1].predict(self._features(X))
 
     def predict_proba(self, X) -> np.ndarray:  # noqa: ANN001, N803
         """Polarity probabilities per input string (columns follow ``classes_``)."""
         check_is_fitted(self, "pipeline_")
-        return self.pipeline_.predict_proba([str(x) for x in X])
+        return self.pipeline_[-1].predict_proba(self._features(X))
 
 
 def _polarity_input(theme_id: str, text: str) -> str:
@@ -1262,7 +1322,25 @@ def load_models(model_dir: str | Path | None = None) -> dict[str, Any]:
         out[name] = _skops_load(path)
     metrics_path = folder / "metrics.json"
     out["metrics"] = json.loads(metrics_path.read_text()) if metrics_path.exists() else {}
+    out["model_dir"] = str(folder.resolve())
     return out
+
+
+# Models loaded in this process by folder: parallel tagging tasks name the folder instead of
+# carrying ~20 MB of pickled estimators each (see themes.corpus_tagging.tag_corpus).
+_PROCESS_MODELS: dict[str, dict[str, Any]] = {}
+
+
+def models_in_process(model_dir: str | Path) -> dict[str, Any]:
+    """:func:`load_models` of ``model_dir``, loaded once per process.
+
+    The dict is shared by every caller in the process: do not modify it (use :func:`load_models`
+    for a private copy to change).
+    """
+    key = str(Path(model_dir).resolve())
+    if key not in _PROCESS_MODELS:
+        _PROCESS_MODELS[key] = load_models(key)
+    return _PROCESS_MODELS[key]
 
 
 def _normalise_records(texts_or_records: Iterable[Any]) -> list[dict[str, Any]]:
@@ -1364,8 +1442,15 @@ def tag_texts(
     return out
 
 
-def _decide(texts, sections, mentions, method, models, codebook) -> list[dict[str, str]]:  # noqa: ANN001
-    """Theme (or rec-type) -> polarity per text for the classifier or combined method."""
+def _decide(
+    texts, sections, mentions, method, models, codebook, theme_proba=None
+) -> list[dict[str, str]]:  # noqa: ANN001, E501
+    """Theme (or rec-type) -> polarity per text for the classifier or combined method.
+
+    ``theme_proba``, when a dict, receives text index -> the theme classifier's probabilities
+    (in ``classes_`` order) for every text the theme classifier scored, so callers need not
+    featurise the texts a second time.
+    """
     n = len(texts)
     is_rec = np.array([s in RECOMMENDATION_SECTIONS for s in sections], dtype=bool)
     never = set(codebook.section_policy.never_tag)
@@ -1382,7 +1467,12 @@ def _decide(texts, sections, mentions, method, models, codebook) -> list[dict[st
         rules_rec = [{} for _ in range(n)]
     if theme_rows:
         sub = [texts[i] for i in theme_rows]
-        clf = models["themes"].predict_labels(sub)
+        theme_model = models["themes"]
+        proba = theme_model.predict_proba(sub)
+        passed = proba >= np.asarray(theme_model.thresholds_)
+        clf = [[c for c, v in zip(theme_model.classes_, row, strict=True) if v] for row in passed]
+        if theme_proba is not None:
+            theme_proba.update(zip(theme_rows, proba, strict=True))
         rules_sub = [rules_theme[i] for i in theme_rows]
         pol = _predict_polarity(models["polarity"], sub, clf, rules_sub)
         merged = combine_decisions(
