@@ -107,3 +107,80 @@ def test_running_lines_need_at_least_three_pages():
 def test_ligatures_and_redactions_are_normalised():
     assert normalise_text("e\ufb03cient \ufb01ndings") == "efficient findings"
     assert normalise_text("Mr \u2588\u2588\u2588\u2588 attended") == "Mr [redacted] attended"
+
+
+# The loader's fast paths (cheap prefilters before regexes) must never change an answer: compare
+# them with the plain regex definitions on lines built to hit every rule.
+_LINE_PARTS = st.sampled_from(
+    [
+        "Page",
+        "page",
+        " of ",
+        "12",
+        "3",
+        "٣",
+        ".",
+        ". . . .",
+        "....",
+        "\t",
+        "\u00a0",
+        "  ",
+        " ",
+        "DRAFT",
+        "Restricted",
+        "Child Safeguarding Practice Review",
+        "Ofsted",
+        "-",
+        "life-",
+        "threatening",
+        "Σ",
+        "İ",
+        "x",
+    ]
+)
+_LINES = st.lists(_LINE_PARTS, max_size=8).map("".join)
+
+
+def _plain_noise(line, running):
+    from themes.segment import _BANNER, _DOT_LEADER, _PAGE_NO, _edge_key
+
+    stripped = line.strip()
+    if not stripped:
+        return False
+    return (
+        _edge_key(stripped) in running
+        or bool(_PAGE_NO.match(stripped))
+        or bool(_BANNER.match(stripped))
+        or bool(_DOT_LEADER.search(stripped) and len(stripped) < 140)
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(_LINES, st.lists(_LINES, max_size=4))
+def test_noise_line_prefilters_agree_with_the_plain_rules(line, running_lines):
+    from themes.segment import _edge_key, _is_noise_line
+
+    running = {_edge_key(x) for x in running_lines if len(_edge_key(x)) > 1}
+    if len(running_lines) % 2:  # sometimes the line itself is a running header
+        running.add(_edge_key(line))
+    starts = {key[:1] for key in running}
+    assert _is_noise_line(line, running, starts) == _plain_noise(line, running)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_LINES, max_size=6), st.booleans())
+def test_join_lines_fast_paths_agree_with_the_plain_rules(lines, marked):
+    from themes.segment import _TRAILING_HYPHEN, _WS, _join_lines
+
+    out = ""
+    for ln in lines:
+        ln = _WS.sub(" ", ln.strip())
+        if not ln:
+            continue
+        if out.endswith("\ufffe"):
+            out = out[:-1] + ln
+        elif _TRAILING_HYPHEN.search(out) and ln[:1].islower():
+            out = out + ln if marked else out[:-1] + ln
+        else:
+            out = f"{out} {ln}" if out else ln
+    assert _join_lines(lines, marked) == out.replace("\ufffe", "")

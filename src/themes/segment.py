@@ -167,6 +167,24 @@ def _control_table() -> dict[int, None]:
     }
 
 
+@functools.lru_cache(maxsize=1)
+def _control_search():  # noqa: ANN202
+    """A regex finding any code point of :func:`_control_table` (a C scan, to skip clean pages)."""
+    points = sorted(_control_table())
+    ranges, start, prev = [], points[0], points[0]
+    for cp in points[1:]:
+        if cp != prev + 1:
+            ranges.append((start, prev))
+            start = cp
+        prev = cp
+    ranges.append((start, prev))
+    body = "".join(
+        re.escape(chr(a)) if a == b else f"{re.escape(chr(a))}-{re.escape(chr(b))}"
+        for a, b in ranges
+    )
+    return re.compile(f"[{body}]")
+
+
 _ASTRAL_CONTROL = re.compile("[\U000e0000-\U000e007f\U000f0000-\U0010ffff]")
 _SOFT_HYPHEN_RUN_ON = re.compile("\ufffe(?!\n)")
 _TRAILING_HYPHEN = re.compile(r"[a-z]-$")
@@ -184,7 +202,9 @@ def normalise_text(text: str) -> str:
     text = unicodedata.normalize("NFKC", text)
     text = text.replace("\u00ad", "")  # soft hyphens that survived as characters
     text = _REDACTION.sub("[redacted]", text)
-    text = _ASTRAL_CONTROL.sub("", text.translate(_control_table()))
+    if _control_search().search(text):
+        text = text.translate(_control_table())
+    text = _ASTRAL_CONTROL.sub("", text)
     return text.replace("\u2022", "").replace("\uf0b7", "")
 
 
@@ -210,24 +230,45 @@ def find_running_lines(pages: list[list[str]], zone: int = 5, min_share: float =
     return {key for key, n in counts.items() if n >= threshold and len(key) > 1}
 
 
+def _has_leader(line: str) -> bool:
+    # Every alternative of _DOT_LEADER ends in digits then optional whitespace: test that cheaply
+    # before running the regex search over the whole line.
+    tail = line.rstrip()
+    return bool(tail) and tail[-1].isdecimal() and bool(_DOT_LEADER.search(line))
+
+
 def is_contents_page(lines: list[str]) -> bool:
     """A page is a contents page when most of its substantive lines end in leaders and a number."""
     content = [ln for ln in lines if len(ln.strip()) > 3]
     if len(content) < 3:
         return False
-    leaders = sum(bool(_DOT_LEADER.search(ln)) for ln in content)
+    leaders = sum(_has_leader(ln) for ln in content)
     return leaders >= 3 and leaders >= 0.5 * len(content)
 
 
-def _is_noise_line(line: str, running: set[str]) -> bool:
+def _key_start(stripped: str) -> str:
+    """First character of ``_edge_key(stripped)`` (a stripped, non-empty line)."""
+    first = stripped[0].lower()[:1]
+    return "#" if first.isdecimal() else first
+
+
+def _is_noise_line(line: str, running: set[str], starts: set[str] | None = None) -> bool:
+    """True for a running header/footer line, page number, banner or contents leader line.
+
+    ``starts`` (the first characters of the ``running`` keys) lets most lines skip building their
+    key; it never changes the answer.
+    """
     stripped = line.strip()
     if not stripped:
         return False
+    if running and (starts is None or _key_start(stripped) in starts):
+        if _edge_key(stripped) in running:
+            return True
+    last_is_digit = stripped[-1].isdecimal()  # page numbers and leaders end in a digit
     return (
-        _edge_key(stripped) in running
-        or bool(_PAGE_NO.match(stripped))
+        (last_is_digit and bool(_PAGE_NO.match(stripped)))
         or bool(_BANNER.match(stripped))
-        or bool(_DOT_LEADER.search(stripped) and len(stripped) < 140)
+        or (last_is_digit and len(stripped) < 140 and bool(_DOT_LEADER.search(stripped)))
     )
 
 
@@ -240,6 +281,7 @@ def clean_pages(pages: list[str]) -> tuple[list[list[str]], list[str]]:
     """
     split = [normalise_text(p).split("\n") for p in pages]
     running = find_running_lines(split)
+    starts = {key[:1] for key in running}
     removed: list[str] = []
     out: list[list[str]] = []
     for lines in split:
@@ -248,7 +290,7 @@ def clean_pages(pages: list[str]) -> tuple[list[list[str]], list[str]]:
             continue
         kept = []
         for ln in lines:
-            if _is_noise_line(ln, running):
+            if _is_noise_line(ln, running, starts):
                 removed.append(ln.strip())
             else:
                 kept.append(ln)
@@ -293,12 +335,14 @@ def _join_lines(lines: list[str], marked_hyphens: bool = False) -> str:
     """
     out = ""
     for ln in lines:
-        ln = _WS.sub(" ", ln.strip())
+        ln = ln.strip()
+        if "  " in ln or "\t" in ln or "\u00a0" in ln:  # else _WS.sub would change nothing
+            ln = _WS.sub(" ", ln)
         if not ln:
             continue
         if out.endswith("\ufffe"):
             out = out[:-1] + ln
-        elif _TRAILING_HYPHEN.search(out) and ln[:1].islower():
+        elif out[-1:] == "-" and _TRAILING_HYPHEN.search(out[-2:]) and ln[:1].islower():
             out = out + ln if marked_hyphens else out[:-1] + ln
         else:
             out = f"{out} {ln}" if out else ln
