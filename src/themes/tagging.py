@@ -212,7 +212,7 @@ class _TokenPattern:
         lacking every word of one required set cannot match.
         """
         required = []
-        for number, (checks, op) in enumerate(self.tokens):
+        for checks, op in self.tokens:
             if op not in {None, "+"}:
                 continue
             words: frozenset[str] | None = None
@@ -225,8 +225,8 @@ class _TokenPattern:
                 words = accepted if words is None else words & accepted
             if words is not None:
                 required.append(words)
-            elif number == 0:
-                return None, required
+            # A first token that only checks a flag (LIKE_NUM) cannot be indexed, but the words
+            # required after it still rule out most texts before any matching is tried.
         first_checks = self.tokens[0][0]
         indexable = any(a in {"LOWER", "LEMMA"} and p for a, p, _ in first_checks)
         return (required[0] if indexable else None), required
