@@ -123,6 +123,38 @@ def test_cache_reparses_only_changed_files(small_corpus, tmp_path, monkeypatch):
     assert [p for p in calls] == [str(txt)]
 
 
+def test_an_unchanged_corpus_is_read_back_whole_and_identical(small_corpus, tmp_path, monkeypatch):
+    folder = tmp_path / "c"
+    shutil.copytree(small_corpus, folder)
+    cache = tmp_path / "cache"
+    first = load_corpus(folder, cache_dir=cache, show_progress=False)
+    entries = [p for p in (cache / "assembled").iterdir() if not p.name.startswith(".")]
+    assert len(entries) == 1 and (entries[0] / ".complete").is_file()
+    calls = []
+    original = corpus_module._cached_parse
+    monkeypatch.setattr(corpus_module, "_cached_parse", lambda *a: calls.append(a) or original(*a))
+    second = load_corpus(folder, cache_dir=cache, show_progress=False)
+    assert calls == []  # no per-file work at all
+    for name in ("reports", "passages", "recommendations", "errors"):
+        pd.testing.assert_frame_equal(getattr(first, name), getattr(second, name))
+    # Another manifest is another corpus: assembled again (from the per-file parse cache).
+    load_corpus(folder, manifest=NO_MANIFEST, cache_dir=cache, show_progress=False)
+    assert calls
+    assert len([p for p in (cache / "assembled").iterdir() if not p.name.startswith(".")]) == 2
+
+
+def test_a_half_written_assembled_entry_is_not_trusted(small_corpus, tmp_path):
+    folder = tmp_path / "c"
+    shutil.copytree(small_corpus, folder)
+    cache = tmp_path / "cache"
+    first = load_corpus(folder, cache_dir=cache, show_progress=False)
+    (entry,) = [p for p in (cache / "assembled").iterdir() if not p.name.startswith(".")]
+    (entry / ".complete").unlink()
+    (entry / "passages.parquet").write_bytes(b"not parquet")
+    again = load_corpus(folder, cache_dir=cache, show_progress=False)
+    pd.testing.assert_frame_equal(first.passages, again.passages)
+
+
 def _bad_folder(tmp_path, good_source):
     folder = tmp_path / "mixed"
     folder.mkdir()

@@ -30,6 +30,7 @@ import json
 import logging
 import os
 import re
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -367,6 +368,13 @@ def load_corpus(
     if not jobs and not errors:
         raise ThemesError(f"{root}: no files found")
 
+    # The assembled tables are a pure function of the files' content, their names, the manifest
+    # and the loader code: an unchanged corpus is read back from Parquet instead of re-assembled
+    # from one parse-cache entry per file (a warm national run spent most of its time there).
+    assembled = _assembled_cache(cache_dir, jobs, errors, manifest_df)
+    if assembled is not None and assembled[1] is not None:
+        return assembled[1]
+
     cache = str(cache_dir) if cache_dir else None
     iterator = progress(jobs, desc="parsing reports") if show_progress else jobs
     if n_jobs == 1:
@@ -383,7 +391,45 @@ def load_corpus(
             continue
         reports.append(result["report"])
         passages.append(result["passages"])
-    return _assemble(reports, passages, errors, manifest_df)
+    corpus = _assemble(reports, passages, errors, manifest_df)
+    if assembled is not None:
+        _store_assembled(assembled[0], corpus)
+    return corpus
+
+
+def _assembled_cache(cache_dir, jobs, errors, manifest_df) -> tuple[Path, Corpus | None] | None:  # noqa: ANN001
+    """(entry folder, the cached corpus or None) for this exact input; None without a cache."""
+    if not cache_dir:
+        return None
+    from themes.stage_cache import code_digest, frame_digest
+
+    payload = {
+        "loader_version": LOADER_VERSION,
+        "code": code_digest(),
+        "files": [(display, sha) for _, display, sha in jobs],
+        "errors_before_parsing": errors,
+        "manifest": frame_digest(manifest_df) if manifest_df is not None else None,
+    }
+    key = hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+    entry = Path(cache_dir) / "assembled" / key
+    if (entry / ".complete").is_file():
+        try:
+            return entry, Corpus.read(entry)
+        except Exception:  # noqa: BLE001 - an unreadable entry is rebuilt, never trusted
+            shutil.rmtree(entry, ignore_errors=True)
+    return entry, None
+
+
+def _store_assembled(entry: Path, corpus: Corpus) -> None:
+    tmp = entry.parent / f".{entry.name}.{os.getpid()}.tmp"
+    try:
+        shutil.rmtree(tmp, ignore_errors=True)
+        corpus.save(tmp)
+        (tmp / ".complete").write_text("ok\n", encoding="utf-8")
+        shutil.rmtree(entry, ignore_errors=True)
+        tmp.rename(entry)
+    except OSError:  # a cache that cannot be written is not an error for the load
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _report_id(source_file: str, taken: set[str]) -> str:
@@ -409,6 +455,7 @@ def _review_key(report: dict) -> str:
 
 
 _INT_FIELDS = {"publication_year", "child_age_months"}
+_PASSAGE_FIELDS = ("section_type", "heading", "para_no", "page", "char_start", "char_end", "text")
 
 
 def _assemble(
@@ -422,8 +469,12 @@ def _assemble(
     if manifest is not None:
         by_file = {row["file"]: row for row in manifest.to_dict("records") if row.get("file")}
         by_sha = {row["sha256"]: row for row in manifest.to_dict("records") if row.get("sha256")}
-    report_rows, passage_rows, rec_rows = [], [], []
+    # Column lists, not one dict per passage: a national corpus has a million passages, and the
+    # per-row dicts were the loader's largest memory cost.
+    report_rows, rec_rows = [], []
+    columns: dict[str, list] = {c: [] for c in PASSAGE_COLUMNS}
     for report, plist in zip(reports, passages, strict=True):
+        recs_here = 0
         row = by_file.get(report["source_file"]) or by_sha.get(report["sha256"]) or {}
         out = {}
         for field in METADATA_FIELDS:
@@ -447,32 +498,16 @@ def _assemble(
         report_rows.append(out)
         for i, p in enumerate(plist, start=1):
             pid = f"{out['report_id']}:{i:04d}"
-            passage_rows.append(
-                {
-                    "report_id": out["report_id"],
-                    "passage_id": pid,
-                    **{
-                        k: p[k]
-                        for k in (
-                            "section_type",
-                            "heading",
-                            "para_no",
-                            "page",
-                            "char_start",
-                            "char_end",
-                            "text",
-                        )
-                    },
-                }
-            )
+            columns["report_id"].append(out["report_id"])
+            columns["passage_id"].append(pid)
+            for k in _PASSAGE_FIELDS:
+                columns[k].append(p[k])
             if p["section_type"] == "recommendations":
+                recs_here += 1
                 rec_rows.append(
                     {
                         "report_id": out["report_id"],
-                        "rec_no": p["para_no"]
-                        or str(
-                            len([r for r in rec_rows if r["report_id"] == out["report_id"]]) + 1
-                        ),
+                        "rec_no": p["para_no"] or str(recs_here),
                         "passage_id": pid,
                         "text": p["text"],
                     }
@@ -486,7 +521,7 @@ def _assemble(
         reports_df[field] = reports_df[field].astype("Int64")
     return Corpus(
         reports=reports_df,
-        passages=pd.DataFrame(passage_rows, columns=PASSAGE_COLUMNS).astype(
+        passages=pd.DataFrame(columns, columns=PASSAGE_COLUMNS).astype(
             {"page": "int64", "char_start": "int64", "char_end": "int64"}
         ),
         recommendations=pd.DataFrame(rec_rows, columns=RECOMMENDATION_COLUMNS),

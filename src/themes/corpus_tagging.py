@@ -183,10 +183,11 @@ def tag_corpus(
     if parallel and models is not None and _is_saved(models):
         # Workers load the saved models once each instead of unpickling them with every task.
         shipped = {"model_dir": models["model_dir"]}
-    tasks = [
+    # A generator: each chunk's copy exists only while it is being handed out or tagged.
+    tasks = (
         (passages.iloc[a:b].reset_index(drop=True), review_of, method, shipped, tagger, codebook)
         for a, b in bounds
-    ]
+    )
     if parallel:
         from joblib import Parallel, delayed
 
