@@ -500,8 +500,11 @@ def recurring_lessons(
     themes = list(theme_ids) if theme_ids is not None else sorted(presence["theme_id"].unique())
     rec_counts: dict[str, pd.Series] = {}
     if recommendations is not None and len(recommendations):
+        # Only the two list columns: exploding the whole table copied every recommendation's
+        # text once per (theme, type) pair, over a gigabyte for a national corpus.
         recs = (
-            recommendations.explode("theme_ids")
+            recommendations[["theme_ids", "rec_types"]]
+            .explode("theme_ids")
             .explode("rec_types")
             .dropna(subset=["theme_ids", "rec_types"])
         )
