@@ -167,7 +167,7 @@ def _render_one(doc, folder: Path) -> dict:
     """
     from reportlab.platypus.doctemplate import LayoutError
 
-    from themes.synthetic import _render
+    from themes.synthetic import _render, manifest_row
 
     def no_hyphens(d) -> str:
         d.hyphenate = False
@@ -189,34 +189,8 @@ def _render_one(doc, folder: Path) -> dict:
         except Exception as error:  # noqa: BLE001 - recorded; the corpus goes on without it
             return {"error": f"{type(error).__name__}: {str(error)[:200]}", "doc": doc.file_stem}
         note = f"{last}; rendered {notes[-1]}" if notes else None
-        return {"row": _manifest_row(doc, file, n_pages, sha), "note": note}
+        return {"row": manifest_row(doc, file, n_pages, sha), "note": note}
     return {"error": last, "doc": doc.file_stem}
-
-
-def _manifest_row(doc, file: str, n_pages: int, sha: str) -> dict:
-    """The manifest row ``themes.synthetic.write_corpus`` writes for a document."""
-    return {
-        "review_id": doc.review_id,
-        "report_id": doc.report_id,
-        "file": file,
-        "format": doc.file_format,
-        "nation": doc.nation,
-        "review_type": doc.review_type,
-        "partnership": doc.partnership,
-        "publication_year": doc.publication_year,
-        "publication_date": doc.publication_date,
-        "document_kind": doc.document_kind,
-        "title": doc.title,
-        "child_pseudonym": doc.child_pseudonym,
-        "child_age_months": "" if doc.child_age_months < 0 else doc.child_age_months,
-        "child_sex": doc.child_sex,
-        "outcome": doc.outcome,
-        "incident_date": doc.incident_date,
-        "author": doc.author,
-        "split": doc.split,
-        "n_pages": n_pages or "",
-        "sha256": sha,
-    }
 
 
 def ensure_corpora(sizes: list[int], pages: int, seed: int, out: Path, n_jobs: int) -> None:

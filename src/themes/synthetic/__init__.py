@@ -152,6 +152,32 @@ def _layout_noise(doc: Document) -> dict:
     }
 
 
+def manifest_row(doc: Document, file: str, n_pages: int | None, sha: str) -> dict:
+    """The manifest.csv row (columns :data:`MANIFEST_COLUMNS`) of one rendered document."""
+    return {
+        "review_id": doc.review_id,
+        "report_id": doc.report_id,
+        "file": file,
+        "format": doc.file_format,
+        "nation": doc.nation,
+        "review_type": doc.review_type,
+        "partnership": doc.partnership,
+        "publication_year": doc.publication_year,
+        "publication_date": doc.publication_date,
+        "document_kind": doc.document_kind,
+        "title": doc.title,
+        "child_pseudonym": doc.child_pseudonym,
+        "child_age_months": "" if doc.child_age_months < 0 else doc.child_age_months,
+        "child_sex": doc.child_sex,
+        "outcome": doc.outcome,
+        "incident_date": doc.incident_date,
+        "author": doc.author,
+        "split": doc.split,
+        "n_pages": n_pages or "",
+        "sha256": sha,
+    }
+
+
 def write_corpus(docs: list[Document], out: Path, n_jobs: int = 1) -> list[dict]:
     """Render documents into ``out/reports`` and write the manifest and gold annotations."""
     from joblib import Parallel, delayed
@@ -160,32 +186,10 @@ def write_corpus(docs: list[Document], out: Path, n_jobs: int = 1) -> list[dict]
     (out / "reports").mkdir(parents=True, exist_ok=True)
     (out / "annotations").mkdir(parents=True, exist_ok=True)
     results = Parallel(n_jobs=n_jobs)(delayed(_render)(doc, out) for doc in docs)
-    rows = []
-    for doc, (file, n_pages, sha) in zip(docs, results, strict=True):
-        rows.append(
-            {
-                "review_id": doc.review_id,
-                "report_id": doc.report_id,
-                "file": file,
-                "format": doc.file_format,
-                "nation": doc.nation,
-                "review_type": doc.review_type,
-                "partnership": doc.partnership,
-                "publication_year": doc.publication_year,
-                "publication_date": doc.publication_date,
-                "document_kind": doc.document_kind,
-                "title": doc.title,
-                "child_pseudonym": doc.child_pseudonym,
-                "child_age_months": "" if doc.child_age_months < 0 else doc.child_age_months,
-                "child_sex": doc.child_sex,
-                "outcome": doc.outcome,
-                "incident_date": doc.incident_date,
-                "author": doc.author,
-                "split": doc.split,
-                "n_pages": n_pages or "",
-                "sha256": sha,
-            }
-        )
+    rows = [
+        manifest_row(doc, file, n_pages, sha)
+        for doc, (file, n_pages, sha) in zip(docs, results, strict=True)
+    ]
     with open(out / "manifest.csv", "w", newline="", encoding="utf-8") as fh:
         writer = csv.DictWriter(fh, fieldnames=MANIFEST_COLUMNS, lineterminator="\n")
         writer.writeheader()
