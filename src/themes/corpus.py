@@ -30,7 +30,6 @@ import json
 import logging
 import os
 import re
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -320,6 +319,7 @@ def load_corpus(
 
     from themes.config import settings
     from themes.progress import progress
+    from themes.stage_cache import StageCache
 
     root = Path(path).expanduser()
     if not root.exists():
@@ -371,9 +371,12 @@ def load_corpus(
     # The assembled tables are a pure function of the files' content, their names, the manifest
     # and the loader code: an unchanged corpus is read back from Parquet instead of re-assembled
     # from one parse-cache entry per file (a warm national run spent most of its time there).
-    assembled = _assembled_cache(cache_dir, jobs, errors, manifest_df)
-    if assembled is not None and assembled[1] is not None:
-        return assembled[1]
+    assembled_cache = StageCache(cache_dir) if cache_dir else None
+    if assembled_cache is not None:
+        assembled_key = _assembled_key(jobs, errors, manifest_df)
+        cached = _read_assembled(assembled_cache, assembled_key)
+        if cached is not None:
+            return cached
 
     cache = str(cache_dir) if cache_dir else None
     iterator = progress(jobs, desc="parsing reports") if show_progress else jobs
@@ -392,44 +395,36 @@ def load_corpus(
         reports.append(result["report"])
         passages.append(result["passages"])
     corpus = _assemble(reports, passages, errors, manifest_df)
-    if assembled is not None:
-        _store_assembled(assembled[0], corpus)
+    if assembled_cache is not None:
+        assembled_cache.write("assembled", assembled_key, corpus.save)
     return corpus
 
 
-def _assembled_cache(cache_dir, jobs, errors, manifest_df) -> tuple[Path, Corpus | None] | None:  # noqa: ANN001
-    """(entry folder, the cached corpus or None) for this exact input; None without a cache."""
-    if not cache_dir:
+def _assembled_key(jobs, errors, manifest_df) -> str:  # noqa: ANN001
+    """Key of the assembled tables: file names and hashes, early errors, manifest, loader code."""
+    from themes.stage_cache import code_digest, frame_digest, stage_key
+
+    return stage_key(
+        "assembled",
+        {
+            "loader_version": LOADER_VERSION,
+            "code": code_digest(),
+            "files": [(display, sha) for _, display, sha in jobs],
+            "errors_before_parsing": errors,
+            "manifest": frame_digest(manifest_df) if manifest_df is not None else None,
+        },
+    )
+
+
+def _read_assembled(cache, key: str) -> Corpus | None:  # noqa: ANN001
+    entry = cache.entry("assembled", key)
+    if entry is None:
         return None
-    from themes.stage_cache import code_digest, frame_digest
-
-    payload = {
-        "loader_version": LOADER_VERSION,
-        "code": code_digest(),
-        "files": [(display, sha) for _, display, sha in jobs],
-        "errors_before_parsing": errors,
-        "manifest": frame_digest(manifest_df) if manifest_df is not None else None,
-    }
-    key = hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
-    entry = Path(cache_dir) / "assembled" / key
-    if (entry / ".complete").is_file():
-        try:
-            return entry, Corpus.read(entry)
-        except Exception:  # noqa: BLE001 - an unreadable entry is rebuilt, never trusted
-            shutil.rmtree(entry, ignore_errors=True)
-    return entry, None
-
-
-def _store_assembled(entry: Path, corpus: Corpus) -> None:
-    tmp = entry.parent / f".{entry.name}.{os.getpid()}.tmp"
     try:
-        shutil.rmtree(tmp, ignore_errors=True)
-        corpus.save(tmp)
-        (tmp / ".complete").write_text("ok\n", encoding="utf-8")
-        shutil.rmtree(entry, ignore_errors=True)
-        tmp.rename(entry)
-    except OSError:  # a cache that cannot be written is not an error for the load
-        shutil.rmtree(tmp, ignore_errors=True)
+        return Corpus.read(entry)
+    except Exception:  # noqa: BLE001 - an unreadable entry is rebuilt, never trusted
+        cache.discard("assembled", key)
+        return None
 
 
 def _report_id(source_file: str, taken: set[str]) -> str:

@@ -161,7 +161,7 @@ def tag_corpus(
         >>> tagged.report_themes.query("present").groupby("theme_id").size()  # doctest: +SKIP
     """
     from themes.codebook import load_codebook
-    from themes.tagging import RuleTagger, _default_model_dir, models_in_process
+    from themes.tagging import RuleTagger, is_process_copy, models_in_process
 
     if method not in {"rules", "classifier", "combined"}:
         from themes.errors import ThemesError
@@ -174,13 +174,13 @@ def tag_corpus(
     codebook = codebook or load_codebook()
     tagger = tagger or RuleTagger(codebook)
     if method != "rules":
-        models = models or models_in_process(str(_default_model_dir()))
+        models = models or models_in_process()
     passages = corpus.passages.reset_index(drop=True)
     review_of = corpus.reports.set_index("report_id")["review_id"]
     bounds = _chunk_bounds(len(passages), n_jobs, chunk_passages)
     parallel = n_jobs != 1 and len(bounds) > 1
     shipped = models
-    if parallel and models is not None and _is_saved(models):
+    if parallel and models is not None and is_process_copy(models):
         # Workers load the saved models once each instead of unpickling them with every task.
         shipped = {"model_dir": models["model_dir"]}
     # A generator: each chunk's copy exists only while it is being handed out or tagged.
@@ -239,21 +239,6 @@ def _chunk_bounds(n: int, n_jobs: int, chunk_passages: int) -> list[tuple[int, i
 
         size = max(1, min(chunk_passages, -(-n // max(1, effective_n_jobs(n_jobs)))))
     return [(a, min(n, a + size)) for a in range(0, n, size)]
-
-
-def _is_saved(models: dict) -> bool:
-    """True when ``models`` are this process's shared copy of a saved model folder.
-
-    That copy comes from :func:`themes.tagging.models_in_process`, so a worker can load the same
-    folder itself instead of receiving the estimators with every task.
-    """
-    from themes.tagging import _PROCESS_MODELS
-
-    folder = models.get("model_dir")
-    if not folder:
-        return False
-    same = _PROCESS_MODELS.get(folder)
-    return same is models
 
 
 def _tag_chunk(passages, review_of, method, models, tagger, codebook):  # noqa: ANN001, ANN202

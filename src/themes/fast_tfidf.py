@@ -34,7 +34,6 @@ CHAR_MEMO_MAX_WORDS = 1_000_000
 # Passages transformed per block: bounds the temporary integer arrays of the word path.
 BLOCK_SIZE = 20_000
 
-_WHITE_SPACES = re.compile(r"\s\s+")
 _FAST: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
@@ -131,7 +130,8 @@ class _CharWb:
         lengths = np.zeros(len(texts), dtype=np.int64)
         for i, text in enumerate(texts):
             total = 0
-            for word in _WHITE_SPACES.sub(" ", text.lower()).split():
+            # sklearn collapses whitespace runs before split(); split() alone gives the same words.
+            for word in text.lower().split():
                 columns = memo.get(word)
                 if columns is None:
                     columns = memo[word] = self._columns(word)

@@ -254,12 +254,12 @@ def stage_tag(
     chunks of passages through joblib (the run's backend); the tables do not depend on it.
     """
     from themes.corpus_tagging import tag_corpus
-    from themes.tagging import _default_model_dir, models_in_process
+    from themes.tagging import models_in_process
 
     models = None
     if method != "rules":
         try:
-            models = models_in_process(str(_default_model_dir()))
+            models = models_in_process()
         except ThemesError as error:
             raise ThemesError(f"{error}; or use --method rules") from None
     if presence_min_passages is None:

@@ -18,7 +18,7 @@ import hashlib
 import json
 import os
 import shutil
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import pandas as pd
@@ -106,10 +106,21 @@ class StageCache:
     def _entry(self, stage: str, key: str) -> Path | None:
         return self.root / stage / key if self.root else None
 
+    def entry(self, stage: str, key: str) -> Path | None:
+        """The folder of a complete stored entry, or None on a miss."""
+        entry = self._entry(stage, key)
+        return entry if entry is not None and (entry / ".complete").is_file() else None
+
+    def discard(self, stage: str, key: str) -> None:
+        """Delete an entry (one found unreadable), so it is rebuilt rather than trusted."""
+        entry = self._entry(stage, key)
+        if entry is not None:
+            shutil.rmtree(entry, ignore_errors=True)
+
     def restore(self, stage: str, key: str, dest: Path) -> bool:
         """Copy the stored outputs of ``stage`` under ``key`` into ``dest``; False on a miss."""
-        entry = self._entry(stage, key)
-        if entry is None or not (entry / ".complete").is_file():
+        entry = self.entry(stage, key)
+        if entry is None:
             return False
         dest.mkdir(parents=True, exist_ok=True)
         for f in entry.rglob("*"):
@@ -119,11 +130,11 @@ class StageCache:
                 shutil.copy2(f, target)
         return True
 
-    def store(self, stage: str, key: str, files: Iterable[Path], base: Path) -> None:
-        """Store ``files`` (paths under ``base``, kept relative to it) as ``stage``'s outputs.
+    def write(self, stage: str, key: str, fill: Callable[[Path], None]) -> None:
+        """Store an entry whose files ``fill(folder)`` writes into an empty folder.
 
-        A cache that cannot be written (read-only disk, full disk) is not an error for the run:
-        the entry is skipped.
+        The folder is renamed into place only once ``fill`` has finished. A cache that cannot be
+        written (read-only disk, full disk) is not an error for the run: the entry is skipped.
         """
         entry = self._entry(stage, key)
         if entry is None or (entry / ".complete").is_file():
@@ -131,13 +142,21 @@ class StageCache:
         tmp = entry.parent / f".{key}.{os.getpid()}.tmp"
         try:
             shutil.rmtree(tmp, ignore_errors=True)
-            for f in files:
-                target = tmp / Path(f).relative_to(base)
-                target.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(f, target)
-            tmp.mkdir(parents=True, exist_ok=True)
+            tmp.mkdir(parents=True)
+            fill(tmp)
             (tmp / ".complete").write_text("ok\n", encoding="utf-8")
             shutil.rmtree(entry, ignore_errors=True)
             tmp.rename(entry)
         except OSError:
             shutil.rmtree(tmp, ignore_errors=True)
+
+    def store(self, stage: str, key: str, files: Iterable[Path], base: Path) -> None:
+        """Store copies of ``files`` (paths under ``base``, kept relative to it) as an entry."""
+
+        def copy(folder: Path) -> None:
+            for f in files:
+                target = folder / Path(f).relative_to(base)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(f, target)
+
+        self.write(stage, key, copy)

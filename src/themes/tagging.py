@@ -1331,16 +1331,26 @@ def load_models(model_dir: str | Path | None = None) -> dict[str, Any]:
 _PROCESS_MODELS: dict[str, dict[str, Any]] = {}
 
 
-def models_in_process(model_dir: str | Path) -> dict[str, Any]:
-    """:func:`load_models` of ``model_dir``, loaded once per process.
+def models_in_process(model_dir: str | Path | None = None) -> dict[str, Any]:
+    """:func:`load_models` of ``model_dir`` (default ``models/theme-classifier``), once per process.
 
     The dict is shared by every caller in the process: do not modify it (use :func:`load_models`
     for a private copy to change).
     """
-    key = str(Path(model_dir).resolve())
+    key = str(Path(model_dir or _default_model_dir()).resolve())
     if key not in _PROCESS_MODELS:
         _PROCESS_MODELS[key] = load_models(key)
     return _PROCESS_MODELS[key]
+
+
+def is_process_copy(models: dict[str, Any]) -> bool:
+    """True when ``models`` is this process's shared copy from :func:`models_in_process`.
+
+    Such models are exactly what their ``model_dir`` holds, so a worker process can load that
+    folder itself instead of receiving the estimators with every task.
+    """
+    folder = models.get("model_dir")
+    return bool(folder) and _PROCESS_MODELS.get(folder) is models
 
 
 def _normalise_records(texts_or_records: Iterable[Any]) -> list[dict[str, Any]]:
