@@ -50,8 +50,9 @@ format: $(STAMP) ## Apply ruff formatting and safe fixes
 	$(BIN)/ruff check --fix src tests benchmarks
 	$(BIN)/ruff format src tests benchmarks
 
-test: $(STAMP) setup-browser lint ## Run lint, the test suite and the notebooks under nbval
+test: $(STAMP) setup-browser lint ## Run lint, the test suite, the docstring examples and the notebooks under nbval
 	$(BIN)/python -m pytest tests
+	$(BIN)/python -m pytest --doctest-modules -p no:cacheprovider src/themes
 ifneq ($(NOTEBOOKS),)
 	THEMES_CI_SMALL=1 $(BIN)/python -m pytest --nbval --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg -p no:cacheprovider $(NOTEBOOKS)
 else

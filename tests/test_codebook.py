@@ -105,8 +105,8 @@ def _error(tmp_path: Path, text: str, **kwargs) -> str:
 
 def test_packaged_codebook_loads(codebook):
     assert codebook.name == "safeguarding-themes codebook"
-    assert codebook.version == "1.0.0"
-    assert codebook.changelog[0].version == "1.0.0"
+    assert codebook.version == "1.1.0"
+    assert [c.version for c in codebook.changelog] == ["1.1.0", "1.0.0"]
     assert codebook.source == PACKAGED
     assert all(isinstance(t, Theme) for t in codebook.themes)
     assert all(isinstance(r, RecommendationType) for r in codebook.recommendation_types)
@@ -460,7 +460,7 @@ def test_any_yaml_value_gives_a_codebook_or_a_themes_error(tmp_path, value):
 def test_cli_codebook_table(capsys):
     assert cli_codebook(argparse.Namespace(path=None, format="table")) == 0
     out = capsys.readouterr().out
-    assert "version 1.0.0" in out
+    assert "version 1.1.0" in out
     assert "Themes (35: 20 practice, 15 characteristic)" in out
     assert "Recommendation types (10)" in out
     assert "information_sharing" in out and "rec_national_policy" in out

@@ -228,9 +228,13 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
+    args.out = args.out or None
+    if getattr(args, "texts", None):
+        from themes.text_eval import cli_evaluate_texts
+
+        return cli_evaluate_texts(args)
     from themes.tagging import cli_evaluate
 
-    args.out = args.out or None
     return cli_evaluate(args)
 
 
@@ -339,11 +343,23 @@ def _args_train(p):
     p.add_argument("--corpus", help="corpus folder with annotations/ (default: bundled corpus)")
     _add_out(p, "", "model folder (default: <project>/models/theme-classifier)")
     p.add_argument("--seed", type=int, default=0, help="random_state for the estimators")
+    p.add_argument(
+        "--no-library-wordings",
+        dest="library_wordings",
+        action="store_false",
+        help="train on the corpus's train split only (use for corpora not built from the "
+        "packaged passage library)",
+    )
 
 
 def _args_evaluate(p):
     p.add_argument("--corpus", help="corpus folder with annotations/ (default: bundled corpus)")
     p.add_argument("--split", choices=["dev", "test"], default="test")
+    p.add_argument(
+        "--texts",
+        help="score against labelled texts instead: a JSON Lines file (or folder of them), one "
+        '{"id", "text", "themes": {theme_id: polarity}} per line, e.g. evaluation/fresh',
+    )
     _add_out(p, "", "folder for the Markdown and CSV report (default: <output dir>/evaluation)")
 
 
@@ -424,8 +440,13 @@ COMMANDS: dict[str, tuple[str, str, str, Callable, Callable]] = {
     ),
     "evaluate": (
         "measure tagging accuracy against the gold labels",
-        "Precision, recall, F1 and kappa per theme for rules, classifier and combined.",
-        _examples("themes evaluate", "themes evaluate --split dev --out build/eval-dev"),
+        "Precision, recall, F1 and kappa per theme for rules, classifier and combined, against "
+        "the corpus gold split or against your own labelled texts (--texts).",
+        _examples(
+            "themes evaluate",
+            "themes evaluate --split dev --out build/eval-dev",
+            "themes evaluate --texts evaluation/fresh",
+        ),
         _args_evaluate,
         _cmd_evaluate,
     ),

@@ -346,13 +346,20 @@ class PolarityCues(_Frozen):
     """Generic cues the rule tagger uses to decide a mention's polarity.
 
     Attributes:
-        absent: Negation and stated-absence cues ("no evidence of", "there was no").
+        absent: Negation and stated-absence cues that come before the theme words ("no evidence
+            of", "there was no").
+        absent_after: Stated-absence cues that follow the theme words in the same clause
+            ("domestic abuse *was not a feature*", "oversight *is not an area of concern*").
+        absent_after_window: How many tokens after the theme words an ``absent_after`` cue may
+            start and still negate them.
         hedge: Hedging that does not negate ("may have"); kept for the record.
         good_practice: Cues of good practice ("promptly", "appropriately").
         concern: Deficit cues ("failed to", "lack of").
     """
 
     absent: list[Phrase] = Field(min_length=1)
+    absent_after: list[Phrase] = Field(default_factory=list)
+    absent_after_window: int = Field(default=8, ge=0)
     hedge: list[Phrase] = Field(default_factory=list)
     good_practice: list[Phrase] = Field(min_length=1)
     concern: list[Phrase] = Field(min_length=1)
@@ -683,7 +690,7 @@ def load_codebook(path: str | Path | None = None, *, require_contract: bool = Tr
     Examples:
         >>> codebook = load_codebook()
         >>> codebook.version
-        '1.0.0'
+        '1.1.0'
         >>> len(codebook.theme_ids), len(codebook.rec_type_ids)
         (35, 10)
         >>> codebook.by_id("neglect").label
@@ -797,7 +804,7 @@ def cli_codebook(args: argparse.Namespace) -> int:
     Examples:
         >>> import argparse
         >>> cli_codebook(argparse.Namespace(path=None, format="table"))  # doctest: +ELLIPSIS
-        safeguarding-themes codebook, version 1.0.0 ...
+        safeguarding-themes codebook, version 1.1.0 ...
         0
     """
     codebook = load_codebook(

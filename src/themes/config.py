@@ -70,6 +70,11 @@ class Settings:
         return self._under_root("models")
 
     @property
+    def fresh_eval_dir(self) -> Path:
+        """Labelled texts written fresh for evaluation, outside the corpus: ``evaluation/fresh``."""
+        return self._under_root("evaluation") / "fresh"
+
+    @property
     def codebook_path(self) -> Path:
         """The codebook packaged with ``themes``."""
         return self.package_dir / "data" / "codebook.yaml"

@@ -51,6 +51,7 @@ __all__ = [
     "cli_tag_texts",
     "cli_train",
     "combine_decisions",
+    "decide_texts",
     "evaluate",
     "load_models",
     "tag_texts",
@@ -76,6 +77,7 @@ UNIT_ROLES = frozenset({"body", "chronology_row"})
 EXCLUDED_UNIT_SECTIONS = frozenset({"terms_of_reference", "glossary", "references"})
 RECOMMENDATION_SECTIONS = frozenset({"recommendations"})
 MODEL_NAME = "theme-classifier"
+COMBINATION_RULES = frozenset({"or", "present_or", "trusted_or", "classifier"})
 # Passages featurised at once at prediction time (bounds the dense embedding block's memory).
 _PREDICT_BLOCK = 20_000
 
@@ -322,6 +324,7 @@ class _RuleMatcher:
         self.sentence_ends: frozenset[int] = frozenset()
         self.breaks: frozenset[int] = frozenset()
         self.specials: frozenset[int] = frozenset()
+        self.absent_after_window = 0
 
     def _variants(self, nlp, phrase: str, lemmatize: bool) -> list[list[str]]:  # noqa: ANN001
         import itertools
@@ -329,7 +332,10 @@ class _RuleMatcher:
         words = [t.lower_ for t in nlp.make_doc(phrase)]
         if not lemmatize:
             return [words]
-        options = [sorted(_forms(w)) if w.isalpha() else [w] for w in words]
+        # Each word's own form comes first, so the first product is the phrase as written: a
+        # long phrase of common verbs ("was not a factor": 12 forms of "be") has more than
+        # max_variants inflections, and the cut must never drop the written phrase itself.
+        options = [[w, *sorted(_forms(w) - {w})] if w.isalpha() else [w] for w in words]
         return [list(v) for v in itertools.islice(itertools.product(*options), self.max_variants)]
 
     def build(self, nlp, codebook, lemmatize: bool) -> None:  # noqa: ANN001
@@ -354,8 +360,9 @@ class _RuleMatcher:
             for role, patterns in (("T", entry.token_patterns), ("X", entry.exclude_patterns)):
                 for pattern in patterns:
                     self.patterns.append(_TokenPattern(f"{role}|{entry.id}", pattern, lemmatize))
-        for name in ("absent", "good_practice", "concern"):
+        for name in ("absent", "absent_after", "good_practice", "concern"):
             add(f"P|{name}", getattr(codebook.polarity_cues, name))
+        self.absent_after_window = codebook.polarity_cues.absent_after_window
         self.phrases = matcher
         strings = nlp.vocab.strings
         slot = 0
@@ -464,7 +471,7 @@ def build_nlp(codebook=None, *, lemmatize: bool = True):  # noqa: ANN001, ANN201
         ['themes_rule_matcher']
         >>> doc = nlp("There was no evidence of domestic abuse.")
         >>> sorted(k for k, s, e in doc.user_data["themes_matches"])
-        ['P|absent', 'P|absent', 'T|domestic_abuse']
+        ['P|absent', 'P|absent', 'P|absent', 'T|domestic_abuse']
     """
     import spacy
 
@@ -600,13 +607,16 @@ class RuleTagger(BaseEstimator):
         flag = set(codebook.section_policy.flag_only)
         rec_ids = set(codebook.rec_type_ids)
         rows: list[dict[str, Any]] = []
+        after_window = nlp.get_pipe(_MATCHER_FACTORY).absent_after_window
         for index, (doc, section) in enumerate(
             zip(nlp.pipe(texts, batch_size=self.batch_size), sections, strict=True)
         ):
             if section in never:
                 continue
             in_recs = section in RECOMMENDATION_SECTIONS
-            for row in _doc_mentions(doc, rec_ids, want_recs=in_recs, text=texts[index]):
+            for row in _doc_mentions(
+                doc, rec_ids, want_recs=in_recs, text=texts[index], after_window=after_window
+            ):
                 row["text_index"] = index
                 row["section_type"] = section
                 row["counted"] = section not in flag and (row["kind"] == "rec_type" or not in_recs)
@@ -621,8 +631,11 @@ def _doc_mentions(
     *,
     want_recs: bool,
     text: str | None = None,
+    after_window: int = 0,
 ) -> list[dict[str, Any]]:
     """Mention rows of one doc.
+
+    ``after_window`` is the codebook's ``absent_after_window`` (see :func:`_polarity`).
 
     ``text`` is the doc's input string (the tokenizer is lossless); ``doc.text`` rebuilds it from
     every token (a Python Token object each), which was 60% of tagging time when called per
@@ -634,7 +647,12 @@ def _doc_mentions(
     terms: dict[str, list[tuple[int, int]]] = {}
     excl: dict[str, list[tuple[int, int]]] = {}
     context: dict[str, list[int]] = {}
-    cues: dict[str, list[tuple[int, int]]] = {"absent": [], "good_practice": [], "concern": []}
+    cues: dict[str, list[tuple[int, int]]] = {
+        "absent": [],
+        "absent_after": [],
+        "good_practice": [],
+        "concern": [],
+    }
     # The matcher's set has no stable order across processes (string hashing is salted); sorting
     # by position makes the mention rows, and every table built from them, reproducible.
     for key, start, end in sorted(matches, key=lambda m: (m[1], m[2], m[0])):
@@ -665,7 +683,7 @@ def _doc_mentions(
                 {
                     "kind": "rec_type" if entry_id in rec_ids else "theme",
                     "theme_id": entry_id,
-                    "polarity": _polarity(doc, sent, start, end, cues),
+                    "polarity": _polarity(doc, sent, start, end, cues, after_window),
                     "evidence": text[char_start:char_end],
                     "start": char_start,
                     "end": char_end,
@@ -682,11 +700,22 @@ def _polarity(
     start: int,
     end: int,
     cues: dict[str, list[tuple[int, int]]],
+    after_window: int = 0,
 ) -> str:
+    """Polarity of the mention ``start:end`` inside sentence ``sent`` (token offsets).
+
+    ``absent`` when a stated-absence cue precedes it in the same clause ("no evidence of X") or an
+    ``absent_after`` cue starts at most ``after_window`` tokens after it in the same clause ("X
+    was not a feature"); else ``good_practice`` or ``concern`` as the class docstring says.
+    """
     sent_start, sent_end = sent
     for c_start, c_end in cues["absent"]:
         if sent_start <= c_start and c_end <= start and not _has_break(doc, c_end, start):
             return "absent"
+    for c_start, _ in cues["absent_after"]:
+        if end <= c_start < sent_end and c_start - end <= after_window:
+            if not _has_break(doc, end, c_start):
+                return "absent"
     in_sentence = [
         (s, e) for s, e in cues["concern"] if sent_start <= s < sent_end and not (start <= s < end)
     ]
@@ -931,6 +960,12 @@ class ThemeClassifier(_CompactVocabularies, ClassifierMixin, BaseEstimator):
     it). Used for the 35 themes and, with ``labels`` set to the recommendation-type ids, for
     recommendation types.
 
+    Long texts: the model learns from passages of one to four sentences. A text of at least
+    ``window_min_sentences`` sentences (a published summary, a long paragraph) is also scored in
+    windows of ``window_sentences`` consecutive sentences, and each label takes its highest score
+    over the whole text and its windows: a theme that one or two sentences of a summary carry is
+    otherwise diluted by everything else the summary says.
+
     Args:
         labels: Label ids (column order of ``Y``); ``None`` uses the codebook's theme ids.
         C: Inverse regularisation strength of each logistic regression.
@@ -938,6 +973,8 @@ class ThemeClassifier(_CompactVocabularies, ClassifierMixin, BaseEstimator):
         embeddings: Add the static-embedding block.
         embedding_scale: Weight of the embedding block relative to the TF-IDF blocks.
         random_state: Seed for the solvers.
+        window_sentences: Sentences per window for long texts (``None``: never window).
+        window_min_sentences: Texts with at least this many sentences are windowed.
 
     Attributes:
         classes_: Label ids, in column order.
@@ -963,6 +1000,8 @@ class ThemeClassifier(_CompactVocabularies, ClassifierMixin, BaseEstimator):
         embeddings: bool = True,
         embedding_scale: float = 0.5,
         random_state: int | None = 0,
+        window_sentences: int | None = 2,
+        window_min_sentences: int = 5,
     ):
         self.labels = labels
         self.C = C
@@ -970,6 +1009,8 @@ class ThemeClassifier(_CompactVocabularies, ClassifierMixin, BaseEstimator):
         self.embeddings = embeddings
         self.embedding_scale = embedding_scale
         self.random_state = random_state
+        self.window_sentences = window_sentences
+        self.window_min_sentences = window_min_sentences
 
     def fit(self, X, Y, X_dev=None, Y_dev=None):  # noqa: ANN001, ANN201, N803
         """Fit the vectoriser and one model per label; tune thresholds on ``X_dev``/``Y_dev``.
@@ -1029,9 +1070,22 @@ class ThemeClassifier(_CompactVocabularies, ClassifierMixin, BaseEstimator):
         return self
 
     def decision_function(self, X) -> np.ndarray:  # noqa: ANN001, N803
-        """Logit of each label per passage, shape ``(n_texts, n_labels)``."""
+        """Logit of each label per text, shape ``(n_texts, n_labels)``.
+
+        Long texts take each label's highest logit over the whole text and its sentence windows
+        (see the class docstring).
+        """
         check_is_fitted(self, "coef_")
         texts = [str(t) for t in X]
+        scored, owner = _with_windows(texts, self.window_sentences, self.window_min_sentences)
+        logits = self._logits(scored)
+        if len(scored) == len(texts):
+            return logits
+        out = np.full((len(texts), logits.shape[1]), -np.inf)
+        np.maximum.at(out, owner, logits)
+        return out
+
+    def _logits(self, texts: list[str]) -> np.ndarray:
         out = np.empty((len(texts), len(self.classes_)), dtype=np.float64)
         # Blocks bound the memory of the dense embedding features on a national corpus.
         for start in range(0, len(texts), _PREDICT_BLOCK):
@@ -1102,6 +1156,32 @@ class ThemeClassifier(_CompactVocabularies, ClassifierMixin, BaseEstimator):
             order = np.argsort(-contrib, kind="stable")
             out.append([str(names[row.indices[i]]) for i in order[:k] if contrib[i] > 0])
         return out
+
+
+_WINDOW_SPLIT = re.compile(r"(?<=[.!?])\s+")
+
+
+def _with_windows(
+    texts: list[str], size: int | None, min_sentences: int
+) -> tuple[list[str], np.ndarray]:
+    """``texts`` followed by the sentence windows of the long ones, and each row's text index."""
+    if not size:
+        return texts, np.arange(len(texts))
+    extra: list[str] = []
+    owner: list[int] = []
+    for i, text in enumerate(texts):
+        # an upper bound on the sentence count first: most passages are far too short to split
+        if text.count(".") + text.count("?") + text.count("!") + 1 < min_sentences:
+            continue
+        sentences = [s for s in _WINDOW_SPLIT.split(text) if s.strip()]
+        if len(sentences) < min_sentences:
+            continue
+        for start in range(len(sentences) - size + 1):
+            extra.append(" ".join(sentences[start : start + size]))
+            owner.append(i)
+    if not extra:
+        return texts, np.arange(len(texts))
+    return texts + extra, np.concatenate([np.arange(len(texts)), np.asarray(owner)])
 
 
 def _union_transform(union, texts: list[str]):  # noqa: ANN001, ANN202
@@ -1231,6 +1311,7 @@ def combine_decisions(
     *,
     rule: str = "or",
     polarity_from: str = "rules",
+    trusted: Iterable[str] | None = None,
 ) -> list[dict[str, str]]:
     """Combine rule and classifier decisions into theme -> polarity per passage.
 
@@ -1241,6 +1322,11 @@ def combine_decisions(
     - ``"present_or"``: as ``"or"`` but a rule mention only adds T when it is a concern or
       good-practice mention.
     - ``"classifier"``: the classifier alone decides T; rules only give polarity.
+    - ``"trusted_or"``: as ``"present_or"`` but only for the ``trusted`` themes, those whose rule
+      mentions were precise on held-out text (``metrics.json`` lists them with the precision
+      cut-off): the rules add what the classifier misses where their words are reliable
+      ("co-sleeping", "lockdown") and stay out where a word is often incidental ("assessment").
+      A rule-stated absence of a theme the classifier did not find is kept, as ``absent``.
 
     Polarity (``polarity_from``, also chosen on dev): ``"rules"`` takes the rules' passage
     polarity when they found T, else the polarity classifier's (``polarity``), else ``concern``;
@@ -1250,8 +1336,9 @@ def combine_decisions(
         rules: Per passage, theme id -> rule polarity (from counted mentions).
         classifier: Per passage, the classifier's theme ids.
         polarity: Per passage, theme id -> polarity from the polarity classifier.
-        rule: ``"or"``, ``"present_or"`` or ``"classifier"``.
+        rule: ``"or"``, ``"present_or"``, ``"trusted_or"`` or ``"classifier"``.
         polarity_from: ``"rules"`` or ``"classifier"``.
+        trusted: Theme ids whose rule mentions ``"trusted_or"`` accepts.
 
     Returns:
         Per passage, a dict theme id -> polarity.
@@ -1260,8 +1347,11 @@ def combine_decisions(
         >>> combine_decisions([{"neglect": "absent"}], [["covid_19"]])
         [{'covid_19': 'concern', 'neglect': 'absent'}]
     """
-    if rule not in {"or", "present_or", "classifier"}:
-        raise ThemesError(f"unknown combination rule {rule!r}; use or, present_or or classifier")
+    if rule not in COMBINATION_RULES:
+        raise ThemesError(
+            f"unknown combination rule {rule!r}; use {', '.join(sorted(COMBINATION_RULES))}"
+        )
+    trusted_set = set(trusted or ())
     out = []
     for i, (by_rules, by_clf) in enumerate(zip(rules, classifier, strict=True)):
         pol = polarity[i] if polarity is not None else {}
@@ -1270,8 +1360,15 @@ def combine_decisions(
             themes |= set(by_rules)
         elif rule == "present_or":
             themes |= {t for t, p in by_rules.items() if p != "absent"}
+        elif rule == "trusted_or":
+            themes |= {t for t, p in by_rules.items() if p != "absent" and t in trusted_set}
+            # a stated absence the classifier did not see is still reported, as an absence
+            stated = {t: "absent" for t, p in by_rules.items() if p == "absent" and t not in themes}
         first, second = (by_rules, pol) if polarity_from == "rules" else (pol, by_rules)
-        out.append({t: first.get(t) or second.get(t) or "concern" for t in sorted(themes)})
+        decided = {t: first.get(t) or second.get(t) or "concern" for t in themes}
+        if rule == "trusted_or":
+            decided.update(stated)
+        out.append(dict(sorted(decided.items())))
     return out
 
 
@@ -1398,22 +1495,22 @@ def tag_texts(
         >>> tag_texts(["There was no evidence of domestic abuse."], method="rules")[0]["themes"]
         []
     """
-    if method not in {"rules", "classifier", "combined"}:
-        raise ThemesError(f"unknown method {method!r}; use rules, classifier or combined")
     records = _normalise_records(texts_or_records)
     texts = [r["text"] for r in records]
     sections = [r["section_type"] for r in records]
     tagger = tagger or RuleTagger()
     mentions = tagger.predict_mentions(texts, sections)
-    if method != "rules":
-        models = models or load_models(model_dir)
-    out = []
-    by_text = {i: g for i, g in mentions.groupby("text_index")} if len(mentions) else {}
-    decisions = (
-        _decide(texts, sections, mentions, method, models, tagger._pipeline()[1])
-        if method != "rules"
-        else None
+    decisions = decide_texts(
+        texts,
+        sections,
+        method,
+        models=models,
+        model_dir=model_dir,
+        tagger=tagger,
+        mentions=mentions,
     )
+    by_text = {i: g for i, g in mentions.groupby("text_index")} if len(mentions) else {}
+    out = []
     for i, record in enumerate(records):
         group = by_text.get(i)
         rule_mentions = []
@@ -1429,16 +1526,11 @@ def tag_texts(
                 }
                 for m in group.itertuples(index=False)
             ]
-        if decisions is None:
-            chosen = {}
-            for m in rule_mentions:
-                if m["polarity"] != "absent":
-                    chosen[m["theme_id"]] = m["polarity"]
-            themes = sorted(chosen)
+        chosen = decisions[i]
+        themes = sorted(t for t, p in chosen.items() if p != "absent")
+        if method == "rules":
             listed = rule_mentions
         else:
-            chosen = decisions[i]
-            themes = sorted(t for t, p in chosen.items() if p != "absent")
             ruled = {m["theme_id"] for m in rule_mentions}
             listed = []
             if method == "combined":
@@ -1450,6 +1542,51 @@ def tag_texts(
             ]
         out.append({"id": record["id"], "themes": themes, "mentions": listed})
     return out
+
+
+def decide_texts(
+    texts: Sequence[str],
+    sections: Sequence[str | None] | None = None,
+    method: str = "combined",
+    *,
+    models: dict[str, Any] | None = None,
+    model_dir: str | Path | None = None,
+    tagger: RuleTagger | None = None,
+    mentions: pd.DataFrame | None = None,
+) -> list[dict[str, str]]:
+    """Per text, theme id -> polarity as ``method`` decides it (stated absences included).
+
+    In recommendations sections the keys are recommendation-type ids instead of themes.
+
+    Args:
+        texts: Texts to tag.
+        sections: Section type per text (``None``: body text).
+        method: ``rules``, ``classifier`` or ``combined``.
+        models: Already loaded models (classifier and combined methods).
+        model_dir: Where to load them from when ``models`` is ``None``.
+        tagger: A rule tagger to reuse.
+        mentions: Its mentions of ``texts``, when already computed.
+
+    Returns:
+        One dict per text.
+
+    Examples:
+        >>> decide_texts(["There was no evidence of domestic abuse."], method="rules")
+        [{'domestic_abuse': 'absent'}]
+    """
+    if method not in {"rules", "classifier", "combined"}:
+        raise ThemesError(f"unknown method {method!r}; use rules, classifier or combined")
+    texts = list(texts)
+    sections = list(sections) if sections is not None else [None] * len(texts)
+    tagger = tagger or RuleTagger()
+    if mentions is None:
+        mentions = tagger.predict_mentions(texts, sections)
+    if method == "rules":
+        themes = _rule_decisions(mentions, len(texts), "theme")
+        recs = _rule_decisions(mentions, len(texts), "rec_type")
+        return [{**t, **r} for t, r in zip(themes, recs, strict=True)]
+    models = models or load_models(model_dir)
+    return _decide(texts, sections, mentions, method, models, tagger._pipeline()[1])
 
 
 def _decide(
@@ -1468,6 +1605,7 @@ def _decide(
     out: list[dict[str, str]] = [{} for _ in range(n)]
     rule = models.get("metrics", {}).get("combination_rule", "or")
     polarity_from = models.get("metrics", {}).get("polarity_from", "rules")
+    trusted = models.get("metrics", {}).get("rule_trusted_themes", ())
     theme_rows = [i for i in range(n) if not is_rec[i] and sections[i] not in never | flagged]
     rec_rows = [i for i in range(n) if is_rec[i]]
     rules_theme = _rule_decisions(mentions, n, "theme")
@@ -1491,6 +1629,7 @@ def _decide(
             pol,
             rule=rule if method == "combined" else "classifier",
             polarity_from=polarity_from if method == "combined" else "classifier",
+            trusted=trusted,
         )
         for i, decision in zip(theme_rows, merged, strict=True):
             out[i] = decision
@@ -1606,6 +1745,7 @@ def _predict_all(
     models: dict[str, Any],
     rule: str,
     polarity_from: str = "rules",
+    trusted: Iterable[str] = (),
 ) -> dict[str, list[dict[str, str]]]:
     """Rules-only, classifier-only and combined decisions for theme units."""
     texts = units["text"].tolist()
@@ -1617,7 +1757,9 @@ def _predict_all(
     return {
         "rules": rules,
         "classifier": combine_decisions(none, labels, pol, rule="classifier"),
-        "combined": combine_decisions(rules, labels, pol, rule=rule, polarity_from=polarity_from),
+        "combined": combine_decisions(
+            rules, labels, pol, rule=rule, polarity_from=polarity_from, trusted=trusted
+        ),
     }
 
 
@@ -1643,10 +1785,11 @@ def _evaluate_units(
     codebook,  # noqa: ANN001
     rule: str,
     polarity_from: str = "rules",
+    trusted: Iterable[str] = (),
 ) -> dict[str, Any]:
     units = _theme_units(gold_frame, split)
     gold = _gold_decisions(units)
-    predictions = _predict_all(units, tagger, models, rule, polarity_from)
+    predictions = _predict_all(units, tagger, models, rule, polarity_from, trusted)
     themes = list(codebook.theme_ids)
     reviews = units["review_id"].tolist()
     results: dict[str, Any] = {
@@ -1786,6 +1929,7 @@ def evaluate(
         codebook,
         rule,
         saved.get("polarity_from", "rules"),
+        saved.get("rule_trusted_themes", ()),
     )
     if out_dir != "":
         _write_report(results, Path(out_dir) if out_dir else settings().output_dir / "evaluation")
@@ -1808,21 +1952,62 @@ def _versions() -> dict[str, str]:
     return out
 
 
+def _library_units(gold: pd.DataFrame, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Training wordings of library passages the train reviews did not draw: themes, recs."""
+    from themes.synthetic.compose import training_wordings
+    from themes.synthetic.library import load_library
+
+    seen = set(gold.loc[gold["split"] == "train", "passage_ref"].dropna())
+    rows = pd.DataFrame(training_wordings(load_library(), exclude=seen, seed=seed))
+    themes = rows[~rows["kind"].isin({"recommendation", "terms_of_reference"})]
+    recs = rows[rows["kind"] == "recommendation"]
+    return themes.reset_index(drop=True), recs.reset_index(drop=True)
+
+
+def _rule_precision(
+    gold_present: list[set[str]], rule_present: list[set[str]], theme_ids: Sequence[str]
+) -> dict[str, tuple[int, int]]:
+    """Theme -> (correct, all) present-polarity rule decisions."""
+    out = {t: [0, 0] for t in theme_ids}
+    for gold, found in zip(gold_present, rule_present, strict=True):
+        for t in found:
+            if t in out:
+                out[t][1] += 1
+                out[t][0] += t in gold
+    return {t: (c, n) for t, (c, n) in out.items()}
+
+
 def train(
     corpus_dir: str | Path | None = None,
     out_dir: str | Path | None = None,
     seed: int = 0,
+    *,
+    library_wordings: bool = True,
+    fresh_dir: str | Path | None = None,
+    rule_trust_min: float = 0.6,
+    rule_trust_min_decisions: int = 5,
 ) -> dict[str, Any]:
     """Train the theme, polarity and recommendation-type classifiers and save them with skops.
 
-    Trains on the train split, tunes per-label thresholds and picks the combination rule on the
-    dev split, then scores everything on the test split. Writes ``themes.skops``,
-    ``polarity.skops``, ``rec_types.skops``, ``metrics.json`` and ``model_card.md``.
+    Trains on the train split (plus, with ``library_wordings``, the training wording of every
+    library passage the train reviews did not draw; dev and test render other wordings), tunes
+    per-label thresholds on the dev split, and picks the combination rule on the dev split and
+    the ``tune`` half of the fresh labelled texts together (generalisation to text we did not
+    write matters as much as our own corpus). Then scores everything on the test split and the
+    fresh ``test`` half. Writes ``themes.skops``, ``polarity.skops``, ``rec_types.skops``,
+    ``metrics.json`` and ``model_card.md``.
 
     Args:
         corpus_dir: Corpus folder (``None``: the bundled corpus).
         out_dir: Output folder (``None``: ``models/theme-classifier``).
         seed: ``random_state`` for every model.
+        library_wordings: Add the packaged library's training wordings (only meaningful for
+            corpora generated from it, such as the bundled one).
+        fresh_dir: Fresh labelled texts (``None``: ``evaluation/fresh``; a missing folder means
+            the rule is chosen on dev alone).
+        rule_trust_min: A theme's rule mentions are trusted by the ``trusted_or`` combination
+            when at least this share of them were right on dev + fresh tune texts...
+        rule_trust_min_decisions: ...out of at least this many.
 
     Returns:
         The metrics written to ``metrics.json``.
@@ -1843,6 +2028,18 @@ def train(
     def label_lists(units: pd.DataFrame) -> list[list[str]]:
         return [[lab["theme"] for lab in labels] for labels in units["labels"]]
 
+    rec_train, rec_dev = _rec_units(gold, "train"), _rec_units(gold, "dev")
+    n_library = {"themes": 0, "rec_types": 0}
+    if library_wordings:
+        extra_themes, extra_recs = _library_units(gold, seed)
+        n_library = {"themes": len(extra_themes), "rec_types": len(extra_recs)}
+        train_units = pd.concat(
+            [train_units[["text", "labels"]], extra_themes[["text", "labels"]]], ignore_index=True
+        )
+        rec_train = pd.concat(
+            [rec_train[["text", "rec_types"]], extra_recs[["text", "rec_types"]]],
+            ignore_index=True,
+        )
     themes = ThemeClassifier(theme_ids, random_state=seed).fit(
         train_units["text"].tolist(),
         label_lists(train_units),
@@ -1857,7 +2054,6 @@ def train(
     polarity = PolarityClassifier(random_state=seed).fit(
         [p[0] for p in pairs], [p[1] for p in pairs]
     )
-    rec_train, rec_dev = _rec_units(gold, "train"), _rec_units(gold, "dev")
     rec_types = ThemeClassifier(list(codebook.rec_type_ids), random_state=seed).fit(
         rec_train["text"].tolist(),
         rec_train["rec_types"].tolist(),
@@ -1867,30 +2063,97 @@ def train(
     train_seconds = time.perf_counter() - started
     models = {"themes": themes, "polarity": polarity, "rec_types": rec_types}
 
-    # choose the combination rule and the polarity source on dev
+    # which themes' rule mentions are precise enough to add to the classifier's decisions
+    from themes.text_eval import fresh_halves, read_labelled_texts, score_texts
+
     tagger = RuleTagger(codebook)
+    fresh_path = Path(fresh_dir) if fresh_dir else settings().fresh_eval_dir
+    fresh = fresh_halves(read_labelled_texts(fresh_path, theme_ids) if fresh_path.is_dir() else [])
     dev_gold = _gold_decisions(dev_units)
+    dev_rules = _rule_decisions(
+        tagger.predict_mentions(dev_units["text"].tolist(), dev_units["section_type"].tolist()),
+        len(dev_units),
+    )
+    tune_rules = decide_texts(
+        [r["text"] for r in fresh["tune"]],
+        [r["section_type"] for r in fresh["tune"]],
+        "rules",
+        tagger=tagger,
+    )
+    precision = _rule_precision(
+        [{t for t, p in g.items() if p != "absent"} for g in dev_gold]
+        + [{t for t, p in r["gold"].items() if p != "absent"} for r in fresh["tune"]],
+        [{t for t, p in d.items() if p != "absent"} for d in dev_rules + tune_rules],
+        theme_ids,
+    )
+    trusted = sorted(
+        t
+        for t, (right, n) in precision.items()
+        if n >= rule_trust_min_decisions and right / n >= rule_trust_min
+    )
+
+    # choose the combination rule and the polarity source on dev and the fresh tune half
     dev_scores = {}
-    for rule in ("or", "present_or", "classifier"):
+    for rule in sorted(COMBINATION_RULES):
         for source in ("rules", "classifier"):
-            pred = _predict_all(dev_units, tagger, models, rule, source)["combined"]
+            pred = _predict_all(dev_units, tagger, models, rule, source, trusted)["combined"]
             s = _scores(dev_gold, pred, theme_ids)
-            dev_scores[f"{rule}/{source}"] = {
+            scores = {
                 "micro_f1": s["micro_f1"],
                 "macro_f1": s["macro_f1"],
                 "polarity_accuracy": _polarity_accuracy(dev_gold, pred),
             }
-    chosen_key = max(
-        dev_scores,
-        key=lambda k: (
-            dev_scores[k]["micro_f1"]
-            + dev_scores[k]["macro_f1"]
-            + dev_scores[k]["polarity_accuracy"]
-        ),
-    )
+            if fresh["tune"]:
+                models["metrics"] = {
+                    "combination_rule": rule,
+                    "polarity_from": source,
+                    "rule_trusted_themes": trusted,
+                }
+                tuned = score_texts(fresh["tune"], ("combined",), models=models, tagger=tagger)
+                tune = tuned["methods"]["combined"]
+                scores.update(
+                    fresh_tune_micro_f1=tune["present"]["micro_f1"],
+                    fresh_tune_macro_f1=tune["present"]["macro_f1"],
+                    fresh_tune_polarity_accuracy=tune["polarity_accuracy"],
+                )
+            dev_scores[f"{rule}/{source}"] = scores
+
+    def objective(key: str) -> float:
+        # mean of the bundled-dev and fresh-tune sums (dev alone without fresh texts)
+        s = dev_scores[key]
+        total = s["micro_f1"] + s["macro_f1"] + s["polarity_accuracy"]
+        if "fresh_tune_micro_f1" in s:
+            fresh_total = s["fresh_tune_micro_f1"] + s["fresh_tune_macro_f1"]
+            fresh_total += s["fresh_tune_polarity_accuracy"]
+            total = (total + fresh_total) / 2
+        return total
+
+    chosen_key = max(sorted(dev_scores), key=objective)
     chosen, polarity_from = chosen_key.split("/")
-    models["metrics"] = {"combination_rule": chosen, "polarity_from": polarity_from}
-    test = _evaluate_units(gold, "test", tagger, models, codebook, chosen, polarity_from)
+    models["metrics"] = {
+        "combination_rule": chosen,
+        "polarity_from": polarity_from,
+        "rule_trusted_themes": trusted,
+    }
+    test = _evaluate_units(gold, "test", tagger, models, codebook, chosen, polarity_from, trusted)
+    fresh_scores = {}
+    for half in ("tune", "test"):
+        if fresh[half]:
+            result = score_texts(fresh[half], models=models, tagger=tagger)
+            fresh_scores[half] = {
+                "n_texts": result["n_texts"],
+                "methods": {
+                    m: {
+                        "micro_f1": round(v["present"]["micro_f1"], 4),
+                        "macro_f1": round(v["present"]["macro_f1"], 4),
+                        "micro_precision": round(v["present"]["micro_precision"], 4),
+                        "micro_recall": round(v["present"]["micro_recall"], 4),
+                        "polarity_accuracy": round(v["polarity_accuracy"], 4),
+                        "absent_recall": round(v["absent_recall"], 4),
+                    }
+                    for m, v in result["methods"].items()
+                },
+            }
 
     folder.mkdir(parents=True, exist_ok=True)
     for name in ("themes", "polarity", "rec_types"):
@@ -1905,6 +2168,14 @@ def train(
         "model": MODEL_NAME,
         "combination_rule": chosen,
         "polarity_from": polarity_from,
+        "rule_trusted_themes": trusted,
+        "rule_trust": {
+            "min_precision": rule_trust_min,
+            "min_decisions": rule_trust_min_decisions,
+            "precision_on_dev_and_fresh_tune": {
+                t: [right, n] for t, (right, n) in sorted(precision.items())
+            },
+        },
         "dev_combination_scores": dev_scores,
         "seed": seed,
         "train_seconds": round(train_seconds, 1),
@@ -1917,7 +2188,10 @@ def train(
             "n_dev_passages": len(dev_units),
             "n_test_passages": test["n_passages"],
             "n_train_recommendations": len(rec_train),
+            "n_library_wordings_added": n_library,
+            "fresh_eval_dir": str(fresh_path),
         },
+        "fresh": fresh_scores,
         "versions": _versions(),
         "thresholds": {
             "themes": dict(zip(themes.classes_, map(float, themes.thresholds_), strict=True)),
@@ -2044,7 +2318,10 @@ def _model_card(metrics: dict[str, Any]) -> str:
 def cli_train(args) -> int:  # noqa: ANN001
     """``themes train [--corpus DIR] [--out DIR] [--seed N]``: train, save, print test scores."""
     metrics = train(
-        getattr(args, "corpus", None), getattr(args, "out", None), seed=getattr(args, "seed", 0)
+        getattr(args, "corpus", None),
+        getattr(args, "out", None),
+        seed=getattr(args, "seed", 0),
+        library_wordings=getattr(args, "library_wordings", True),
     )
     table = pd.DataFrame(metrics["test"]).T.round(3)
     print(_markdown(table, index=True))

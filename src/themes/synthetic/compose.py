@@ -839,3 +839,51 @@ def _document(
         style_seed=rng.randrange(1_000_000),
         statutory_basis=statutory_basis(case),
     )
+
+
+def training_wordings(
+    passages: tuple[Passage, ...] | list[Passage],
+    exclude: set[str] | frozenset[str] = frozenset(),
+    seed: int = 0,
+) -> list[dict]:
+    """The training wording of library passages, filled for a sampled case, with gold labels.
+
+    The classifier learns from the train split's reviews, which hold only the passages those
+    reviews happened to draw (about 900 of the library's 1,491). Adding the *training* wording
+    (variant 0) of every other passage widens what it learns from without showing it any wording
+    the dev or test split uses: those splits render the held-out variant.
+
+    Args:
+        passages: Library passages.
+        exclude: Passage ids to skip (those already in the training reviews).
+        seed: Seed for the sampled cases that fill the placeholders.
+
+    Returns:
+        One dict per passage: ``passage_ref``, ``kind``, ``text``, ``labels`` (as in the gold
+        annotations), ``rec_types``.
+
+    Examples:
+        >>> from themes.synthetic.library import load_library
+        >>> rows = training_wordings(load_library()[:2])
+        >>> sorted(rows[0])
+        ['kind', 'labels', 'passage_ref', 'rec_types', 'text']
+    """
+    rng = random.Random(seed)
+    rows = []
+    for index, passage in enumerate(passages):
+        if passage.id in exclude:
+            continue
+        year = rng.randint(max(passage.years[0], 2008), min(passage.years[1], 2025))
+        case = sample_case(index, year, "train", rng)
+        values = dict(case.values, date="")
+        text = fill(passage.variants[0], values, case.sex).strip()
+        rows.append(
+            {
+                "passage_ref": passage.id,
+                "kind": passage.kind,
+                "text": re.sub(r"^[:\s]+", "", text),
+                "labels": [{"theme": t, "polarity": p} for t, p in passage.labels],
+                "rec_types": list(passage.rec_types),
+            }
+        )
+    return rows
