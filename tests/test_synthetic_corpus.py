@@ -214,3 +214,16 @@ def test_no_placeholder_is_left_unfilled_in_the_corpus(gold):
             assert not re.search(
                 r"\{(date|child|mother|father|partner|sibling|he|his|him)\}", text
             ), path
+
+
+def test_training_wordings_fill_variant_zero_and_skip_excluded():
+    from themes.synthetic.compose import training_wordings
+    from themes.synthetic.library import load_library
+
+    passages = load_library()[:40]
+    rows = training_wordings(passages, exclude={passages[0].id}, seed=3)
+    assert [r["passage_ref"] for r in rows] == [p.id for p in passages[1:]]
+    for row, passage in zip(rows, passages[1:], strict=True):
+        assert "{" not in row["text"] and row["text"]
+        assert row["labels"] == [{"theme": t, "polarity": p} for t, p in passage.labels]
+    assert rows == training_wordings(passages, exclude={passages[0].id}, seed=3)

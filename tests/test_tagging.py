@@ -54,6 +54,45 @@ def test_absence_cue_does_not_cross_a_clause_break(tagger):
     assert frame.loc[frame.theme_id == "domestic_abuse", "polarity"].tolist() == ["concern"]
 
 
+@pytest.mark.parametrize(
+    ("text", "theme"),
+    [
+        ("Domestic abuse was not a feature of this case.", "domestic_abuse"),
+        ("Oversight by managers was not a factor here.", "supervision_management_oversight"),
+        (
+            "Parental substance misuse was not identified by any agency.",
+            "parental_substance_misuse",
+        ),
+    ],
+)
+def test_stated_absence_after_the_theme_is_absent(tagger, text, theme):
+    frame = mentions_of(tagger, text)
+    assert frame.loc[frame.theme_id == theme, "polarity"].tolist() == ["absent"]
+
+
+def test_absence_after_the_theme_stays_in_its_clause_and_window(tagger):
+    clause = mentions_of(tagger, "Domestic abuse was frequent; drug use was not a factor.")
+    assert clause.loc[clause.theme_id == "domestic_abuse", "polarity"].tolist() == ["concern"]
+    far = mentions_of(
+        tagger,
+        "Domestic abuse shaped every part of the children's lives over many years and, by the "
+        "review's end, the school's role was not a factor.",
+    )
+    assert far.loc[far.theme_id == "domestic_abuse", "polarity"].tolist() == ["concern"]
+
+
+def test_codebook_phrases_always_match_as_written():
+    import spacy
+
+    from themes.tagging import _RuleMatcher
+
+    nlp = spacy.blank("en")
+    # "was" has a dozen lookup forms: the inflected variants must not crowd out the phrase itself
+    variants = _RuleMatcher(nlp.vocab)._variants(nlp, "information was not shared", True)
+    assert variants[0] == ["information", "was", "not", "shared"]
+    assert len(variants) <= _RuleMatcher.max_variants
+
+
 def test_good_practice_polarity(tagger):
     frame = mentions_of(tagger, "Information sharing between the school and the GP was prompt.")
     row = frame[frame.theme_id == "information_sharing"]
@@ -226,6 +265,42 @@ def test_classifier_tunes_thresholds_on_dev():
     )
     assert len(clf.thresholds_) == 2
     assert all(0 < t < 1 for t in clf.thresholds_)
+
+
+def test_combine_decisions_trusted_or_rule():
+    rules = [{"covid_19": "concern", "risk_assessment_decision_making": "concern"}]
+    rules.append({"domestic_abuse": "absent"})
+    merged = combine_decisions(
+        rules, [["neglect"], []], None, rule="trusted_or", trusted=["covid_19"]
+    )
+    # trusted theme added, untrusted rule theme left to the classifier, stated absence kept
+    assert merged == [{"covid_19": "concern", "neglect": "concern"}, {"domestic_abuse": "absent"}]
+    with pytest.raises(ThemesError, match="unknown combination rule"):
+        combine_decisions(rules, [[], []], rule="and")
+
+
+def test_long_texts_are_scored_in_sentence_windows():
+    filler = "The family lived in a terraced house near the park. " * 6
+    long_text = filler + "During lockdown the school closed. " + filler
+    windowed = ThemeClassifier(labels=["covid_19", "neglect"], embeddings=False).fit(
+        TOY_TEXTS, TOY_LABELS
+    )
+    whole = clone(windowed).set_params(window_sentences=None).fit(TOY_TEXTS, TOY_LABELS)
+    assert windowed.predict_proba([long_text])[0, 0] > whole.predict_proba([long_text])[0, 0]
+    # short passages are scored exactly as before
+    short = ["During lockdown the school closed."]
+    assert np.allclose(windowed.predict_proba(short), whole.predict_proba(short))
+
+
+def test_windows_keep_each_text_s_owner():
+    from themes.tagging import _with_windows
+
+    texts = ["One. Two. Three.", "A. B. C. D. E."]
+    scored, owner = _with_windows(texts, 2, 5)
+    assert scored[:2] == texts
+    assert scored[2:] == ["A. B.", "B. C.", "C. D.", "D. E."]
+    assert owner.tolist() == [0, 1, 1, 1, 1, 1]
+    assert _with_windows(texts, None, 5)[0] == texts
 
 
 def test_combine_decisions_or_rule():
