@@ -98,13 +98,12 @@ def test_unsupported_settings_fall_back_to_sklearn(params):
 
 
 def test_the_shipped_models_are_on_the_fast_path():
-    from themes.tagging import load_models
+    from themes.tagging import _tfidfs, load_models
 
     models = load_models()
-    union = models["themes"].vectorizer_
-    tfidfs = [part for _, part in union.transformer_list if isinstance(part, TfidfVectorizer)]
-    tfidfs.append(models["polarity"].pipeline_[0])
-    assert tfidfs and all(fast_tfidf.supported(v) for v in tfidfs)
+    tfidfs = _tfidfs(models["themes"].vectorizer_) + _tfidfs(models["polarity"].pipeline_[0])
+    assert len(tfidfs) == 4  # word and char blocks of the theme and the polarity models
+    assert all(fast_tfidf.supported(v) for v in tfidfs)
     texts = [
         "There was no evidence of domestic abuse.",
         "Professionals did not share information about the father's violence.",

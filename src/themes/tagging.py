@@ -528,7 +528,9 @@ class RuleTagger(BaseEstimator):
 
     Polarity of a mention, decided inside its sentence: an ``absent`` cue ("no evidence of",
     "there was no") that ends before the mention with no clause break between (";", "but",
-    "although", ...) gives ``absent``; else a ``good_practice`` cue not preceded by a negator and
+    "although", ...) gives ``absent``, as does an ``absent_after`` cue ("was not a feature") that
+    starts within the codebook's ``absent_after_window`` tokens after the mention, in the same
+    clause; else a ``good_practice`` cue not preceded by a negator and
     with no ``concern`` cue in the sentence gives ``good_practice``; else ``concern``.
 
     Section policy: passages from the codebook's ``never_tag`` sections give no mentions;
