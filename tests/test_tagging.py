@@ -417,3 +417,17 @@ def test_saved_model_is_small():
         pytest.skip(f"no trained model at {MODEL_DIR}")
     total = sum(p.stat().st_size for p in MODEL_DIR.iterdir() if p.is_file())
     assert total <= 15 * 1024 * 1024
+
+
+def test_long_texts_take_polarity_from_the_rule_mention():
+    from themes.tagging import decide_texts
+
+    summary = (
+        "Child K was four when she was admitted to hospital. She lived with her mother and two "
+        "brothers. The family had moved twice in a year. Her nursery attendance was poor. There "
+        "was no evidence of domestic abuse in the household. The health visitor had not seen her "
+        "for a year."
+    )
+    (decision,) = decide_texts([summary], method="combined", model_dir=MODEL_DIR)
+    assert decision["domestic_abuse"] == "absent"
+    assert "domestic_abuse" not in tag_texts([summary], model_dir=MODEL_DIR)[0]["themes"]
