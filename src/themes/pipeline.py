@@ -403,7 +403,7 @@ def stage_summary(
 
 
 def _evaluation_figures() -> dict | None:
-    """Test-split accuracy of the installed tagger, from its model card metrics."""
+    """Accuracy of the installed tagger from its metrics: test split and fresh texts."""
     from themes.config import settings
 
     try:
@@ -421,7 +421,13 @@ def _evaluation_figures() -> dict | None:
         "polarity_accuracy",
         "rec_type_micro_f1",
     )
-    return {k: float(test[k]) for k in keep if k in test} or None
+    figures = {k: float(test[k]) for k in keep if k in test}
+    # text written outside the project's passage library: the better guide for real reports
+    fresh = metrics.get("fresh", {}).get("test", {}).get("methods", {}).get("combined") or {}
+    for key in ("micro_f1", "macro_f1"):
+        if key in fresh:
+            figures[f"independently_written_text_{key}"] = float(fresh[key])
+    return figures or None
 
 
 def _corpus_note(corpus: Corpus) -> str | None:

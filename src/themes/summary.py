@@ -440,7 +440,9 @@ def _sections(
         limits.append(
             (
                 "p",
-                "Measured accuracy against held-out gold labels: "
+                "Measured accuracy against held-out gold labels (the bundled fictional test "
+                "split and, where named, texts written independently of the tagger's training "
+                "material): "
                 + "; ".join(
                     f"{k.replace('_', ' ')} {v:.2f}" for k, v in e.items() if isinstance(v, float)
                 )
