@@ -145,12 +145,13 @@ def test_fresh_set_loads_and_covers_every_theme(fresh):
     assert sum(p == "absent" for r in fresh for p in r["gold"].values()) >= 60
 
 
+def shingles(text: str, n: int = 8) -> set[tuple[str, ...]]:
+    words = re.findall(r"[a-z']+", text.lower())
+    return {tuple(words[i : i + n]) for i in range(len(words) - n + 1)}
+
+
 def test_fresh_set_is_not_a_rewording_of_the_passage_library(fresh):
     from themes.synthetic.library import load_library
-
-    def shingles(text: str, n: int = 8) -> set[tuple[str, ...]]:
-        words = re.findall(r"[a-z']+", text.lower())
-        return {tuple(words[i : i + n]) for i in range(len(words) - n + 1)}
 
     library: set[tuple[str, ...]] = set()
     for passage in load_library():
@@ -166,3 +167,23 @@ def test_fresh_set_is_not_a_rewording_of_the_passage_library(fresh):
     # methodology paragraph's. A text re-worded from a passage would share far more.
     assert max(share for share, _ in shared.values()) < 0.25
     assert {k: v for k, (v, gold) in shared.items() if gold and v >= 0.15} == {}
+
+
+def test_supplement_units_train_themes_and_only_polarised_labels_train_polarity(tmp_path):
+    from themes.tagging import _supplement_units
+
+    path = write_jsonl(
+        tmp_path / "coded.jsonl",
+        [
+            {"id": "p1", "text": "Lockdown stopped visits.", "themes": {"covid_19": "concern"}},
+            {"id": "p2", "text": "The home was filthy.", "themes": ["neglect"]},
+        ],
+    )
+    units = _supplement_units(tmp_path, load_codebook().theme_ids)
+    assert units["labels"].tolist() == [
+        [{"theme": "covid_19", "polarity": "concern"}],
+        [{"theme": "neglect", "polarity": None}],
+    ]
+    assert _supplement_units(None, []).empty
+    with pytest.raises(ThemesError, match="not found"):
+        _supplement_units(path.with_name("missing.jsonl"), [])

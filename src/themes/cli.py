@@ -350,6 +350,12 @@ def _args_train(p):
         help="train on the corpus's train split only (use for corpora not built from the "
         "packaged passage library)",
     )
+    p.add_argument(
+        "--supplement",
+        metavar="DIR",
+        help="also train on labelled texts (a .jsonl file or folder in the 'themes evaluate "
+        "--texts' format), e.g. real passages your team coded by hand",
+    )
 
 
 def _args_evaluate(p):

@@ -2021,6 +2021,25 @@ def _library_units(gold: pd.DataFrame, seed: int) -> tuple[pd.DataFrame, pd.Data
     return themes.reset_index(drop=True), recs.reset_index(drop=True)
 
 
+def _supplement_units(folder: Path | None, theme_ids: Sequence[str]) -> pd.DataFrame:
+    """Labelled supplement texts as training units (``text``, ``labels``); empty when none."""
+    from themes.text_eval import read_labelled_texts
+
+    if folder is None:
+        return pd.DataFrame(columns=["text", "labels"])
+    records = read_labelled_texts(folder, theme_ids)
+    return pd.DataFrame(
+        {
+            "text": [r["text"] for r in records],
+            "labels": [
+                # a label without polarity trains the theme model only (see the pairs below)
+                [{"theme": t, "polarity": p} for t, p in r["gold"].items()]
+                for r in records
+            ],
+        }
+    )
+
+
 def _relative_to_root(path: Path) -> str:
     """``path`` relative to the project root when it lies inside it (portable metrics files)."""
     from themes.config import settings
@@ -2051,6 +2070,7 @@ def train(
     seed: int = 0,
     *,
     library_wordings: bool = True,
+    supplement_dir: str | Path | None = None,
     fresh_dir: str | Path | None = None,
     rule_trust_min: Sequence[float] = (0.4, 0.5, 0.6, 0.7),
     rule_trust_min_decisions: int = 5,
@@ -2071,6 +2091,9 @@ def train(
         seed: ``random_state`` for every model.
         library_wordings: Add the packaged library's training wordings (only meaningful for
             corpora generated from it, such as the bundled one).
+        supplement_dir: Optional folder of extra labelled training texts in the ``themes
+            evaluate --texts`` format, such as real passages a team has coded by hand; they train
+            the theme and the polarity models (labels without polarity only the theme model).
         fresh_dir: Fresh labelled texts (``None``: ``evaluation/fresh``; a missing folder means
             the rule is chosen on dev alone).
         rule_trust_min: Candidate cut-offs: a theme's rule mentions are trusted by the
@@ -2109,6 +2132,10 @@ def train(
             [rec_train[["text", "rec_types"]], extra_recs[["text", "rec_types"]]],
             ignore_index=True,
         )
+    supplement_path = Path(supplement_dir) if supplement_dir else None
+    supplement = _supplement_units(supplement_path, theme_ids)
+    if len(supplement):
+        train_units = pd.concat([train_units[["text", "labels"]], supplement], ignore_index=True)
     themes = ThemeClassifier(theme_ids, random_state=seed).fit(
         train_units["text"].tolist(),
         label_lists(train_units),
@@ -2119,6 +2146,7 @@ def train(
         (_polarity_input(lab["theme"], text), lab["polarity"])
         for text, labels in zip(train_units["text"], train_units["labels"], strict=True)
         for lab in labels
+        if lab["polarity"]
     ]
     polarity = PolarityClassifier(random_state=seed).fit(
         [p[0] for p in pairs], [p[1] for p in pairs]
@@ -2273,6 +2301,8 @@ def train(
             "n_test_passages": test["n_passages"],
             "n_train_recommendations": len(rec_train),
             "n_library_wordings_added": n_library,
+            "n_supplement_texts": len(supplement),
+            "supplement_dir": _relative_to_root(supplement_path) if len(supplement) else None,
             "fresh_eval_dir": _relative_to_root(fresh_path),
         },
         "fresh": fresh_scores,
@@ -2384,7 +2414,13 @@ def _model_card(metrics: dict[str, Any]) -> str:
             f"{data['n_test_passages']} test (test uses wordings never seen in training). The "
             "training passages are the train split's plus the training wording of the "
             f"{data.get('n_library_wordings_added', {}).get('themes', 0)} library passages the "
-            "train reviews did not draw (dev and test render a different wording).",
+            "train reviews did not draw (dev and test render a different wording)"
+            + (
+                f", and {data['n_supplement_texts']} labelled texts from "
+                f"`{data['supplement_dir']}`."
+                if data.get("n_supplement_texts")
+                else "."
+            ),
             f"- Seed {metrics['seed']}; training took {metrics['train_seconds']} s.",
             "",
             "## Test metrics",
@@ -2416,6 +2452,9 @@ def _model_card(metrics: dict[str, Any]) -> str:
             "score.",
             "- Rule hits hurt as classifier features: the codebook matches the training wordings "
             "better than unseen ones, so the model over-trusts them.",
+            "- The fresh evaluation texts and the passage library were both written by "
+            "language-model helpers; they share style, so fresh-text scores may be optimistic for "
+            "text written by people (see `evaluation/fresh/README.md`).",
             "",
             "## Versions",
             "",
@@ -2436,6 +2475,7 @@ def cli_train(args) -> int:  # noqa: ANN001
         getattr(args, "out", None),
         seed=getattr(args, "seed", 0),
         library_wordings=getattr(args, "library_wordings", True),
+        supplement_dir=getattr(args, "supplement", None),
     )
     table = pd.DataFrame(metrics["test"]).T.round(3)
     print(_markdown(table, index=True))
