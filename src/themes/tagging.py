@@ -2064,6 +2064,105 @@ def _rule_precision(
     return {t: (c, n) for t, (c, n) in out.items()}
 
 
+def _choose_combination(
+    models: dict[str, Any],
+    tagger: RuleTagger,
+    dev_units: pd.DataFrame,
+    tune: list[dict],
+    theme_ids: Sequence[str],
+    cuts: Sequence[float],
+    min_decisions: int,
+) -> dict[str, Any]:
+    """Pick the combination rule, trust cut-off and polarity source on dev + fresh tune texts.
+
+    Every candidate is scored on the bundled dev split (micro-F1 + macro-F1 + polarity accuracy)
+    and, when there are fresh tune texts, on them too (the same sum over present themes); the
+    objective is the mean of the two sums. ``models["metrics"]`` is overwritten while scoring.
+
+    Returns:
+        ``rule``, ``cut`` (``None`` unless ``trusted_or``), ``polarity_from``, ``trusted`` (theme
+        ids), ``precision`` (theme -> (right, all) rule decisions) and ``scores`` (per candidate).
+    """
+    from themes.text_eval import score_texts
+
+    dev_gold = _gold_decisions(dev_units)
+    dev_rules = _rule_decisions(
+        tagger.predict_mentions(dev_units["text"].tolist(), dev_units["section_type"].tolist()),
+        len(dev_units),
+    )
+    tune_rules = decide_texts(
+        [r["text"] for r in tune], [r["section_type"] for r in tune], "rules", tagger=tagger
+    )
+    precision = _rule_precision(
+        [{t for t, p in g.items() if p != "absent"} for g in dev_gold]
+        + [{t for t, p in r["gold"].items() if p != "absent"} for r in tune],
+        [{t for t, p in d.items() if p != "absent"} for d in dev_rules + tune_rules],
+        theme_ids,
+    )
+
+    def trusted_at(cut: float | None) -> list[str]:
+        if cut is None:
+            return []
+        return sorted(
+            t for t, (right, n) in precision.items() if n >= min_decisions and right / n >= cut
+        )
+
+    def key(rule: str, cut: float | None, source: str) -> str:
+        return f"{rule}@{cut}/{source}" if cut is not None else f"{rule}/{source}"
+
+    candidates = [
+        (rule, cut, source)
+        for rule in sorted(COMBINATION_RULES)
+        for cut in (cuts if rule == "trusted_or" else (None,))
+        for source in ("rules", "classifier")
+    ]
+    scores: dict[str, dict[str, float]] = {}
+    for rule, cut, source in candidates:
+        trusted = trusted_at(cut)
+        pred = _predict_all(dev_units, tagger, models, rule, source, trusted)["combined"]
+        s = _scores(dev_gold, pred, theme_ids)
+        entry = {
+            "micro_f1": s["micro_f1"],
+            "macro_f1": s["macro_f1"],
+            "polarity_accuracy": _polarity_accuracy(dev_gold, pred),
+        }
+        if tune:
+            models["metrics"] = {
+                "combination_rule": rule,
+                "polarity_from": source,
+                "rule_trusted_themes": trusted,
+            }
+            tuned = score_texts(tune, ("combined",), models=models, tagger=tagger)
+            result = tuned["methods"]["combined"]
+            entry.update(
+                fresh_tune_micro_f1=result["present"]["micro_f1"],
+                fresh_tune_macro_f1=result["present"]["macro_f1"],
+                fresh_tune_polarity_accuracy=result["polarity_accuracy"],
+            )
+        scores[key(rule, cut, source)] = entry
+
+    def objective(name: str) -> float:
+        # mean of the bundled-dev and fresh-tune sums (dev alone without fresh texts)
+        s = scores[name]
+        total = s["micro_f1"] + s["macro_f1"] + s["polarity_accuracy"]
+        if "fresh_tune_micro_f1" in s:
+            fresh_total = s["fresh_tune_micro_f1"] + s["fresh_tune_macro_f1"]
+            fresh_total += s["fresh_tune_polarity_accuracy"]
+            total = (total + fresh_total) / 2
+        return total
+
+    best = max(sorted(scores), key=objective)  # ties: the first key in sort order
+    rule, cut, source = next(c for c in candidates if key(*c) == best)
+    return {
+        "rule": rule,
+        "cut": cut,
+        "polarity_from": source,
+        "trusted": trusted_at(cut),
+        "precision": precision,
+        "scores": scores,
+    }
+
+
 def train(
     corpus_dir: str | Path | None = None,
     out_dir: str | Path | None = None,
@@ -2160,87 +2259,22 @@ def train(
     train_seconds = time.perf_counter() - started
     models = {"themes": themes, "polarity": polarity, "rec_types": rec_types}
 
-    # which themes' rule mentions are precise enough to add to the classifier's decisions
     from themes.text_eval import fresh_halves, read_labelled_texts, score_texts
 
     tagger = RuleTagger(codebook)
     fresh_path = Path(fresh_dir) if fresh_dir else settings().fresh_eval_dir
     fresh = fresh_halves(read_labelled_texts(fresh_path, theme_ids) if fresh_path.is_dir() else [])
-    dev_gold = _gold_decisions(dev_units)
-    dev_rules = _rule_decisions(
-        tagger.predict_mentions(dev_units["text"].tolist(), dev_units["section_type"].tolist()),
-        len(dev_units),
-    )
-    tune_rules = decide_texts(
-        [r["text"] for r in fresh["tune"]],
-        [r["section_type"] for r in fresh["tune"]],
-        "rules",
-        tagger=tagger,
-    )
-    precision = _rule_precision(
-        [{t for t, p in g.items() if p != "absent"} for g in dev_gold]
-        + [{t for t, p in r["gold"].items() if p != "absent"} for r in fresh["tune"]],
-        [{t for t, p in d.items() if p != "absent"} for d in dev_rules + tune_rules],
+    choice = _choose_combination(
+        models,
+        tagger,
+        dev_units,
+        fresh["tune"],
         theme_ids,
+        rule_trust_min,
+        rule_trust_min_decisions,
     )
-
-    def trusted_at(cut: float) -> list[str]:
-        return sorted(
-            t
-            for t, (right, n) in precision.items()
-            if n >= rule_trust_min_decisions and right / n >= cut
-        )
-
-    # choose the combination rule, the trust cut-off and the polarity source on dev and the
-    # fresh tune half together
-    candidates = [
-        (rule, cut if rule == "trusted_or" else None, source)
-        for rule in sorted(COMBINATION_RULES)
-        for cut in (rule_trust_min if rule == "trusted_or" else (None,))
-        for source in ("rules", "classifier")
-    ]
-    dev_scores = {}
-    for rule, cut, source in candidates:
-        trusted = trusted_at(cut) if cut is not None else []
-        pred = _predict_all(dev_units, tagger, models, rule, source, trusted)["combined"]
-        s = _scores(dev_gold, pred, theme_ids)
-        scores = {
-            "micro_f1": s["micro_f1"],
-            "macro_f1": s["macro_f1"],
-            "polarity_accuracy": _polarity_accuracy(dev_gold, pred),
-        }
-        if fresh["tune"]:
-            models["metrics"] = {
-                "combination_rule": rule,
-                "polarity_from": source,
-                "rule_trusted_themes": trusted,
-            }
-            tuned = score_texts(fresh["tune"], ("combined",), models=models, tagger=tagger)
-            tune = tuned["methods"]["combined"]
-            scores.update(
-                fresh_tune_micro_f1=tune["present"]["micro_f1"],
-                fresh_tune_macro_f1=tune["present"]["macro_f1"],
-                fresh_tune_polarity_accuracy=tune["polarity_accuracy"],
-            )
-        dev_scores[f"{rule}@{cut}/{source}" if cut is not None else f"{rule}/{source}"] = scores
-
-    def objective(key: str) -> float:
-        # mean of the bundled-dev and fresh-tune sums (dev alone without fresh texts)
-        s = dev_scores[key]
-        total = s["micro_f1"] + s["macro_f1"] + s["polarity_accuracy"]
-        if "fresh_tune_micro_f1" in s:
-            fresh_total = s["fresh_tune_micro_f1"] + s["fresh_tune_macro_f1"]
-            fresh_total += s["fresh_tune_polarity_accuracy"]
-            total = (total + fresh_total) / 2
-        return total
-
-    chosen_key = max(sorted(dev_scores), key=objective)
-    chosen, chosen_cut, polarity_from = next(
-        (rule, cut, source)
-        for rule, cut, source in candidates
-        if chosen_key == (f"{rule}@{cut}/{source}" if cut is not None else f"{rule}/{source}")
-    )
-    trusted = trusted_at(chosen_cut) if chosen_cut is not None else []
+    chosen, chosen_cut, polarity_from = choice["rule"], choice["cut"], choice["polarity_from"]
+    trusted, precision, dev_scores = choice["trusted"], choice["precision"], choice["scores"]
     models["metrics"] = {
         "combination_rule": chosen,
         "polarity_from": polarity_from,
