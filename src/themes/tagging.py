@@ -2419,8 +2419,9 @@ def _model_card(metrics: dict[str, Any]) -> str:
             "(`models/static-minilm`, mean and max over sentences, x0.5), one "
             "`LogisticRegression(C=3, class_weight='balanced')` per theme stored as one float32 "
             "matrix, thresholds tuned for F1 on the dev split.",
-            "- `polarity.skops`: `PolarityClassifier` (concern / good_practice / absent) used when "
-            "the rules do not give a polarity.",
+            "- `polarity.skops`: `PolarityClassifier` (concern / good_practice / absent) over "
+            "`<theme> || <text>`, TF-IDF word 1-3-grams + char_wb 3-5-grams, one multinomial "
+            "logistic regression.",
             "- `rec_types.skops`: `ThemeClassifier` over the 10 recommendation types, trained on "
             "recommendation passages.",
             f"- Combination rule (chosen on dev + fresh tune texts): "
@@ -2431,7 +2432,8 @@ def _model_card(metrics: dict[str, Any]) -> str:
             + ", ".join(f"`{t}`" for t in metrics.get("rule_trusted_themes", []))
             + ".",
             "- Texts of 5 or more sentences (summaries) are also scored in 2-sentence windows; "
-            "each theme takes its highest score.",
+            "each theme takes its highest score, and its polarity comes from the rule mention "
+            "where there is one.",
             "",
             "Load with `themes.tagging.load_models()` (skops; only types from `themes.tagging`, "
             "scikit-learn, numpy, scipy and builtins are trusted, anything else is refused). The "
