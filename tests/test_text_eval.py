@@ -187,3 +187,15 @@ def test_supplement_units_train_themes_and_only_polarised_labels_train_polarity(
     assert _supplement_units(None, []).empty
     with pytest.raises(ThemesError, match="not found"):
         _supplement_units(path.with_name("missing.jsonl"), [])
+
+
+def test_saved_model_reproduces_its_fresh_test_scores(fresh):
+    # Guards generalisation: the scores quoted in the README must be what the saved model does,
+    # and a change that loses ground on text we did not write should fail here, not in silence.
+    metrics = json.loads((ROOT / "models" / "theme-classifier" / "metrics.json").read_text())
+    recorded = metrics["fresh"]["test"]["methods"]["combined"]
+    result = score_texts(fresh_halves(fresh)["test"], methods=("combined",))
+    combined = result["methods"]["combined"]
+    assert round(combined["present"]["micro_f1"], 4) == recorded["micro_f1"]
+    assert round(combined["polarity_accuracy"], 4) == recorded["polarity_accuracy"]
+    assert combined["present"]["micro_f1"] >= 0.70
