@@ -2259,7 +2259,7 @@ def train(
     train_seconds = time.perf_counter() - started
     models = {"themes": themes, "polarity": polarity, "rec_types": rec_types}
 
-    from themes.text_eval import fresh_halves, read_labelled_texts, score_texts
+    from themes.text_eval import fresh_halves, read_labelled_texts, score_texts, summary_table
 
     tagger = RuleTagger(codebook)
     fresh_path = Path(fresh_dir) if fresh_dir else settings().fresh_eval_dir
@@ -2287,17 +2287,7 @@ def train(
             result = score_texts(fresh[half], models=models, tagger=tagger)
             fresh_scores[half] = {
                 "n_texts": result["n_texts"],
-                "methods": {
-                    m: {
-                        "micro_f1": round(v["present"]["micro_f1"], 4),
-                        "macro_f1": round(v["present"]["macro_f1"], 4),
-                        "micro_precision": round(v["present"]["micro_precision"], 4),
-                        "micro_recall": round(v["present"]["micro_recall"], 4),
-                        "polarity_accuracy": round(v["polarity_accuracy"], 4),
-                        "absent_recall": round(v["absent_recall"], 4),
-                    }
-                    for m, v in result["methods"].items()
-                },
+                "methods": summary_table(result).set_index("method").round(4).to_dict("index"),
             }
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -2535,6 +2525,17 @@ def cli_evaluate(args) -> int:  # noqa: ANN001
     return 0
 
 
+def _text_object(line: str, where: str) -> dict[str, Any]:
+    """One JSON Lines line holding an object with a ``"text"`` string; errors start ``where``."""
+    try:
+        item = json.loads(line)
+    except json.JSONDecodeError as error:
+        raise ThemesError(f"{where}: invalid JSON ({error.msg})") from None
+    if not isinstance(item, dict) or not isinstance(item.get("text"), str):
+        raise ThemesError(f'{where}: expected an object with a "text" string')
+    return item
+
+
 def _read_jsonl_records(path: Path) -> list[dict[str, Any]]:
     """``{"id", "text"}`` records from a JSON Lines file; a bad line raises naming its number."""
     if not path.exists():
@@ -2544,12 +2545,7 @@ def _read_jsonl_records(path: Path) -> list[dict[str, Any]]:
         for number, line in enumerate(fh, start=1):
             if not line.strip():
                 continue
-            try:
-                item = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise ThemesError(f"{path}: line {number}: invalid JSON ({error.msg})") from None
-            if not isinstance(item, dict) or not isinstance(item.get("text"), str):
-                raise ThemesError(f'{path}: line {number}: expected an object with a "text" string')
+            item = _text_object(line, f"{path}: line {number}")
             item.setdefault("id", number)
             records.append(item)
     return records

@@ -28,7 +28,6 @@ Examples:
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -83,13 +82,10 @@ def read_labelled_texts(path: str | Path, theme_ids: Iterable[str] | None = None
 
 
 def _record(file: Path, number: int, line: str, known: set[str]) -> dict:
+    from themes.tagging import _text_object
+
     where = f"{file}: line {number}"
-    try:
-        item = json.loads(line)
-    except json.JSONDecodeError as error:
-        raise ThemesError(f"{where}: invalid JSON ({error.msg})") from None
-    if not isinstance(item, dict) or not isinstance(item.get("text"), str):
-        raise ThemesError(f'{where}: expected an object with a "text" string')
+    item = _text_object(line, where)
     labels = item.get("themes")
     if isinstance(labels, list):
         gold = {str(t): None for t in labels}
