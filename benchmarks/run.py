@@ -751,10 +751,13 @@ PROFILE_KEYS = [
     ("tag: stage_tag", r"themes/pipeline\.py:\d+\(stage_tag\)"),
     ("· tag_corpus", r"themes/corpus_tagging\.py:\d+\(tag_corpus\)"),
     ("· · RuleTagger.predict_mentions", r"themes/tagging\.py:\d+\(predict_mentions\)"),
-    ("· · · spaCy Language.pipe", r"spacy/language\.py:\d+\(pipe\)"),
-    ("· · · spaCy tokenizer (make_doc) [floor]", r"spacy/language\.py:\d+\(make_doc\)"),
-    ("· · · rule matcher component", r"themes/tagging\.py:\d+\(__call__\)"),
-    ("· · · _doc_mentions (polarity, sentences)", r"themes/tagging\.py:\d+\(_doc_mentions\)"),
+    ("· · · _RuleMatcher.match (tokenise, phrases, patterns)", r"themes/tagging\.py:\d+\(match\)"),
+    ("· · · · spaCy tokenizer [floor]", r"spacy/tokenizer\.pyx:\d+\(pipe\)"),
+    ("· · · · spaCy PhraseMatcher", r"spacy/matcher/phrasematcher\.pyx:\d+\(__call__\)"),
+    (
+        "· · · resolve_mentions (polarity, sentences)",
+        r"themes/rule_engine\.py:\d+\(resolve_mentions\)",
+    ),
     ("· · _decide (classifier + combination)", r"themes/tagging\.py:\d+\(_decide\)"),
     ("· · · classifiers' predict_proba", r"themes/tagging\.py:\d+\(predict_proba\)"),
     (

@@ -22,6 +22,7 @@ Examples:
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import platform
 import re
@@ -164,20 +165,16 @@ def _register_factory() -> None:
 
 
 class _TokenPattern:
-    """One codebook token pattern, matched from anchor positions in Python.
+    """One codebook token pattern.
 
-    spaCy's ``Matcher`` evaluates every ``IN`` set predicate in Python at every token for every
-    pattern, which made it 95% of tagging time. The codebook's patterns always start with a
-    required, constrained token, so we index that first token's accepted words and only try a
-    pattern where its first token can match. ``LEMMA`` values compare lowercase lookup lemmas.
+    ``tokens`` holds ``(checks, op)`` per pattern token; after :meth:`compile` every word check is
+    ``("WORD", positive, hashes)`` over lowercase words (a ``LEMMA`` check: every word form of its
+    lemmas). Patterns of required and ``?`` tokens are matched as fixed-length sequences by
+    :mod:`themes.rule_engine`; :meth:`longest` searches from one start for the rest.
     """
 
     def __init__(self, key: str, pattern: list[dict[str, Any]], lemmatize: bool):
         self.key = key
-        self.anchor: frozenset[int] | None = None
-        self.second: frozenset[int] | None = None
-        self.mask = 0
-        self.required: list[frozenset[int]] = []
         self.tokens = []
         for spec in pattern:
             checks = []
@@ -207,45 +204,6 @@ class _TokenPattern:
                     checks.append((attr, True, value))
             self.tokens.append((checks, spec.get("OP")))
 
-    def word_sets(self) -> tuple[frozenset[str] | None, list[frozenset[str]]]:
-        """Words the first token accepts, and the words each required token accepts.
-
-        The first element is ``None`` when the first token cannot be indexed by word; a text
-        lacking every word of one required set cannot match.
-        """
-        required = []
-        for checks, op in self.tokens:
-            if op not in {None, "+"}:
-                continue
-            words: frozenset[str] | None = None
-            for attr, positive, values in checks:
-                if attr not in {"LOWER", "LEMMA"} or not positive:
-                    continue
-                accepted = (
-                    frozenset().union(*(_forms(v) for v in values)) if attr == "LEMMA" else values
-                )
-                words = accepted if words is None else words & accepted
-            if words is not None:
-                required.append(words)
-            # A first token that only checks a flag (LIKE_NUM) cannot be indexed, but the words
-            # required after it still rule out most texts before any matching is tried.
-        first_checks = self.tokens[0][0]
-        indexable = any(a in {"LOWER", "LEMMA"} and p for a, p, _ in first_checks)
-        return (required[0] if indexable else None), required
-
-    def second_words(self) -> frozenset[str] | None:
-        """Words a required second token accepts (``None`` if it is optional or unconstrained)."""
-        if len(self.tokens) < 2 or self.tokens[0][1] is not None or self.tokens[1][1] is not None:
-            return None
-        words = None
-        for attr, positive, values in self.tokens[1][0]:
-            if attr in {"LOWER", "LEMMA"} and positive:
-                accepted = (
-                    frozenset().union(*(_forms(v) for v in values)) if attr == "LEMMA" else values
-                )
-                words = accepted if words is None else words & accepted
-        return words
-
     def compile(self, strings) -> None:  # noqa: ANN001
         """Turn word checks into sets of lowercase-word hashes (lemma checks: all forms)."""
         compiled = []
@@ -259,24 +217,22 @@ class _TokenPattern:
                     out.append(("WORD", positive, frozenset(strings.add(f) for f in forms)))
                 else:
                     out.append((attr, positive, values))
-            compiled.append((out, op))
+            compiled.append((tuple(out), op))
         self.tokens = compiled
 
     @staticmethod
-    def _accepts(checks, i: int, lowers: list[int], doc) -> bool:  # noqa: ANN001
+    def _accepts(checks, i: int, lowers: list[int], flags: dict[str, Any]) -> bool:  # noqa: ANN001
         for attr, positive, values in checks:
-            if attr == "WORD":
-                ok = lowers[i] in values
-            elif attr == "IS_PUNCT":
-                ok = doc[i].is_punct == values
-            else:
-                ok = doc[i].like_num == values
+            ok = lowers[i] in values if attr == "WORD" else bool(flags[attr][i]) == values
             if ok != positive:
                 return False
         return True
 
-    def longest(self, start: int, lowers: list[int], doc) -> int:  # noqa: ANN001
-        """End of the longest match starting at ``start`` (-1 when there is none)."""
+    def longest(self, start: int, lowers: list[int], flags: dict[str, Any]) -> int:
+        """End of the longest match starting at ``start`` (-1 when there is none).
+
+        ``lowers`` are one doc's ``LOWER`` hashes, ``flags`` its ``IS_PUNCT``/``LIKE_NUM`` values.
+        """
         n = len(lowers)
         tokens = self.tokens
         accepts = self._accepts
@@ -289,12 +245,12 @@ class _TokenPattern:
                 continue
             checks, op = tokens[t]
             if op == "!":
-                if i < n and not accepts(checks, i, lowers, doc):
+                if i < n and not accepts(checks, i, lowers, flags):
                     stack.append((t + 1, i + 1))
                 continue
             if op in {"?", "*"}:
                 stack.append((t + 1, i))
-            if i < n and accepts(checks, i, lowers, doc):
+            if i < n and accepts(checks, i, lowers, flags):
                 stack.append((t + 1, i + 1))
                 if op in {"*", "+"}:
                     stack.append((t, i + 1))
@@ -302,14 +258,16 @@ class _TokenPattern:
 
 
 class _RuleMatcher:
-    """Find the codebook's matches; store them on ``doc.user_data["themes_matches"]``.
+    """Find the codebook's matches for a batch of docs (or one doc, as a spaCy component).
 
     Phrases (terms, exclusions, contexts, polarity cues) go into one ``PhraseMatcher`` on
     ``LOWER``. With lemmatisation on, each phrase is added in every inflection that shares its
     lowercase lookup lemmas ("share information" also as "shared information", "sharing
     information"), which is exactly lemma matching, without lemmatising every token of the corpus.
-    Match keys are ``"<role>|<id>"``: ``T`` inclusion, ``X`` exclusion, ``C`` exclusion context,
-    ``P`` polarity cue (id = the cue class).
+    Token patterns are matched by :mod:`themes.rule_engine`. Match keys are ``"<role>|<id>"``:
+    ``T`` inclusion, ``X`` exclusion, ``C`` exclusion context, ``P`` polarity cue (id = the cue
+    class). Called on one doc, the matches land in ``doc.user_data["themes_matches"]`` as
+    ``(key, start, end)`` token offsets.
     """
 
     max_variants = 64
@@ -318,16 +276,9 @@ class _RuleMatcher:
         self.vocab = vocab
         self.phrases = None
         self.patterns: list[_TokenPattern] = []
-        self.anchors: dict[int, list[_TokenPattern]] = {}  # word hash -> patterns
-        self.unanchored: list[_TokenPattern] = []
-        self.slot_masks: dict[int, int] = {}  # word hash -> bits of required tokens it satisfies
-        self.sentence_ends: frozenset[int] = frozenset()
-        self.breaks: frozenset[int] = frozenset()
-        self.specials: frozenset[int] = frozenset()
         self.absent_after_window = 0
 
     def _variants(self, nlp, phrase: str, lemmatize: bool) -> list[list[str]]:  # noqa: ANN001
-        import itertools
 
         words = [t.lower_ for t in nlp.make_doc(phrase)]
         if not lemmatize:
@@ -342,7 +293,21 @@ class _RuleMatcher:
         from spacy.matcher import PhraseMatcher
         from spacy.tokens import Doc
 
+        from themes import rule_engine as engine
+
         matcher = PhraseMatcher(nlp.vocab, attr="LOWER")
+        strings = nlp.vocab.strings
+        # Entries in id order: the rule tagger lists an entry's mentions after those of entries
+        # whose first match comes earlier, ties broken by id.
+        entries = sorted(e.id for e in [*codebook.themes, *codebook.recommendation_types])
+        self.entries = entries
+        self.entry_is_rec = np.array([e in set(codebook.rec_type_ids) for e in entries])
+        self.keys: list[str] = []
+
+        def key_index(key: str) -> int:
+            if key not in self.keys:
+                self.keys.append(key)
+            return self.keys.index(key)
 
         def add(key: str, phrases: Iterable[str]) -> None:
             docs = [
@@ -351,6 +316,7 @@ class _RuleMatcher:
                 for variant in self._variants(nlp, phrase, lemmatize)
             ]
             if docs:
+                key_index(key)
                 matcher.add(key, docs)
 
         for entry in [*codebook.themes, *codebook.recommendation_types]:
@@ -360,84 +326,159 @@ class _RuleMatcher:
             for role, patterns in (("T", entry.token_patterns), ("X", entry.exclude_patterns)):
                 for pattern in patterns:
                     self.patterns.append(_TokenPattern(f"{role}|{entry.id}", pattern, lemmatize))
-        for name in ("absent", "absent_after", "good_practice", "concern"):
+                    key_index(f"{role}|{entry.id}")
+        for name in engine.CUE_NAMES:
             add(f"P|{name}", getattr(codebook.polarity_cues, name))
         self.absent_after_window = codebook.polarity_cues.absent_after_window
         self.phrases = matcher
-        strings = nlp.vocab.strings
-        slot = 0
+
+        roles, ids = (
+            zip(*(k.split("|", 1) for k in self.keys), strict=True) if self.keys else ((), ())
+        )
+        self.key_role = np.array([engine.ROLE_CODES[r] for r in roles], dtype=np.int64)
+        self.key_entry = np.array(
+            [
+                engine.CUE_NAMES.index(i) if r == "P" else entries.index(i)
+                for r, i in zip(roles, ids, strict=True)
+            ],
+            dtype=np.int64,
+        )
+        hashes = np.array([strings.add(k) for k in self.keys], dtype=np.uint64)
+        self.hash_order = np.argsort(hashes)
+        self.sorted_hashes = hashes[self.hash_order]
+
+        words: set[int] = set()
         for pattern in self.patterns:
-            anchor, required = pattern.word_sets()
-            second = pattern.second_words()
             pattern.compile(strings)
-            pattern.anchor = frozenset(strings.add(w) for w in anchor) if anchor else None
-            pattern.second = frozenset(strings.add(w) for w in second) if second else None
-            # one bit per required token; a text must hold a word of each to be worth trying
-            pattern.mask = 0
-            for words in required:
-                for word in words:
-                    key = strings.add(word)
-                    self.slot_masks[key] = self.slot_masks.get(key, 0) | (1 << slot)
-                pattern.mask |= 1 << slot
-                slot += 1
-            if not required:
-                self.unanchored.append(pattern)
-                continue
-            for word in min(required, key=len):  # index under the most selective required token
-                self.anchors.setdefault(strings.add(word), []).append(pattern)
-        self.sentence_ends = frozenset(strings.add(p) for p in _SENTENCE_PUNCT)
-        self.breaks = frozenset(strings.add(w) for w in _CLAUSE_BREAKS)
-        self.specials = self.sentence_ends | self.breaks
+            for checks, _ in pattern.tokens:
+                words.update(h for attr, _, values in checks if attr == "WORD" for h in values)
+        self.word_index = engine.WordIndex(words)
+        tests: dict[tuple, engine.TokenTest] = {}
+
+        def make_test(checks: tuple) -> engine.TokenTest:
+            if checks not in tests:
+                table = None
+                for attr, positive, values in checks:
+                    if attr == "WORD":
+                        here = self.word_index.table(values, positive)
+                        table = here if table is None else table & here
+                anchored = any(a == "WORD" and p for a, p, _ in checks)
+                tests[checks] = engine.TokenTest(
+                    table=table,
+                    flags=tuple((a, v == p) for a, p, v in checks if a in engine.FLAG_ATTRS),
+                    anchor_words=np.flatnonzero(table[:-1]) if anchored else None,
+                )
+            return tests[checks]
+
+        # (key index, sequences) of patterns matched as fixed-length sequences; the rest search.
+        self.sequences: list[tuple[int, list[engine.TokenSequence]]] = []
+        self.searched: list[tuple[int, _TokenPattern, engine.TokenTest | None]] = []
+        for pattern in self.patterns:
+            expanded = engine.expand(pattern.tokens, make_test)
+            key = self.keys.index(pattern.key)
+            if expanded is not None:
+                self.sequences.append((key, [engine.TokenSequence(tests) for tests in expanded]))
+            else:
+                checks, _ = pattern.tokens[0]
+                first = make_test(checks)
+                self.searched.append(
+                    (key, pattern, first if first.anchor_words is not None else None)
+                )
+        self.flags = tuple(
+            sorted(
+                {
+                    a
+                    for p in self.patterns
+                    for c, _ in p.tokens
+                    for a, _, _ in c
+                    if a in engine.FLAG_ATTRS
+                }
+            )
+        )
+        self.marks = {
+            "sentence_end": np.array([strings.add(p) for p in _SENTENCE_PUNCT], dtype=np.uint64),
+            "break": np.array([strings.add(w) for w in _CLAUSE_BREAKS], dtype=np.uint64),
+            "negator": np.array([strings.add(w) for w in _NEGATORS], dtype=np.uint64),
+        }
+
+    def match(self, docs: Iterable):  # noqa: ANN001, ANN201
+        """Token arrays of ``docs`` and their unique raw matches ``(key, start, end)`` (global).
+
+        ``docs`` may be a stream: each doc is read once and not kept (holding thousands of docs
+        alive makes tokenising them markedly slower).
+        """
+        from themes import rule_engine as engine
+
+        attr_ids = engine.TokenArrays.attr_ids(self.flags)
+        blocks, found, counts = [], [], []
+        for doc in docs:
+            blocks.append(doc.to_array(attr_ids))
+            here = self.phrases(doc)
+            found.append(here)
+            counts.append(len(here))
+        tokens = engine.TokenArrays.from_blocks(blocks, self.flags)
+        raw = np.array(list(itertools.chain.from_iterable(found)), dtype=np.uint64).reshape(-1, 3)
+        shift = np.repeat(tokens.doc_start[:-1], counts)
+        keys = [self.hash_order[np.searchsorted(self.sorted_hashes, raw[:, 0])]]
+        starts = [raw[:, 1].astype(np.int64) + shift]
+        ends = [raw[:, 2].astype(np.int64) + shift]
+
+        word_ids = self.word_index.ids(tokens.lowers)
+        postings = engine.Postings(word_ids, self.word_index.other)
+        for key, sequences in self.sequences:
+            begins = [seq.starts(tokens, word_ids, postings) for seq in sequences]
+            lengths = [b + seq.length for b, seq in zip(begins, sequences, strict=True)]
+            begin, end = engine.longest_per_start(begins, lengths)
+            keys.append(np.full(len(begin), key))
+            starts.append(begin)
+            ends.append(end)
+        for key, pattern, first in self.searched:
+            begin, end = self._search(pattern, first, tokens, postings)
+            keys.append(np.full(len(begin), key))
+            starts.append(begin)
+            ends.append(end)
+
+        key, start, end = (np.concatenate(a).astype(np.int64) for a in (keys, starts, ends))
+        order = np.lexsort((end, start, key))
+        key, start, end = key[order], start[order], end[order]
+        unique = np.ones(len(key), dtype=bool)
+        unique[1:] = (key[1:] != key[:-1]) | (start[1:] != start[:-1]) | (end[1:] != end[:-1])
+        return tokens, (key[unique], start[unique], end[unique])
 
     @staticmethod
-    def _flag_positions(doc, pattern: _TokenPattern, flags: dict[str, list[int]]) -> list[int]:  # noqa: ANN001
-        """Start positions for a pattern whose first token is only a flag (LIKE_NUM, IS_PUNCT)."""
-        from spacy.attrs import IS_PUNCT, LIKE_NUM
+    def _search(pattern, first, tokens, postings):  # noqa: ANN001, ANN205
+        """Matches of a pattern with ``*``, ``+`` or ``!`` tokens, one start at a time."""
+        if first is not None:
+            candidates = postings.of(id(first), first.anchor_words)
+        else:
+            candidates = np.arange(len(tokens))
+        docs: dict[int, tuple[list[int], dict[str, Any]]] = {}
+        begins, ends = [], []
+        for position in candidates.tolist():
+            d = int(tokens.doc_of[position])
+            offset, stop = int(tokens.doc_start[d]), int(tokens.doc_start[d + 1])
+            if d not in docs:
+                flags = {name: values[offset:stop] for name, values in tokens.flags.items()}
+                docs[d] = (tokens.lowers[offset:stop].tolist(), flags)
+            end = pattern.longest(position - offset, *docs[d])
+            if end > position - offset:
+                begins.append(position)
+                ends.append(end + offset)
+        return np.array(begins, dtype=np.int64), np.array(ends, dtype=np.int64)
 
-        positions: set[int] | None = None
-        for attr, _, value in pattern.tokens[0][0]:
-            if attr not in {"LIKE_NUM", "IS_PUNCT"}:
-                return list(range(len(doc)))
-            key = f"{attr}={value}"
-            if key not in flags:
-                column = doc.to_array(LIKE_NUM if attr == "LIKE_NUM" else IS_PUNCT)
-                flags[key] = [i for i, v in enumerate(column.tolist()) if bool(v) == value]
-            here = set(flags[key])
-            positions = here if positions is None else positions & here
-        return sorted(positions or ())
+    def token_marks(self, tokens) -> dict[str, np.ndarray]:  # noqa: ANN001
+        """Per token: sentence-final punctuation, clause break, negator."""
+        return {name: np.isin(tokens.lowers, words) for name, words in self.marks.items()}
 
     def __call__(self, doc):  # noqa: ANN001, ANN204
-        from spacy.attrs import LOWER
-
-        strings = self.vocab.strings
-        found = {(strings[m], s, e) for m, s, e in self.phrases(doc)}
-        lowers = doc.to_array(LOWER).tolist() if len(doc) else []
-        present = set(lowers)
-        mask = 0
-        for h in present & self.slot_masks.keys():
-            mask |= self.slot_masks[h]
-        candidates = {p for h in present & self.anchors.keys() for p in self.anchors[h]}
-        candidates = [p for p in (*candidates, *self.unanchored) if mask & p.mask == p.mask]
-        if candidates:
-            flags: dict[str, list[int]] = {}
-            last = len(lowers) - 1
-            for pattern in candidates:
-                anchor, second = pattern.anchor, pattern.second
-                if anchor is not None:
-                    starts = [i for i, h in enumerate(lowers) if h in anchor]
-                else:
-                    starts = self._flag_positions(doc, pattern, flags)
-                for i in starts:
-                    if second is not None and (i == last or lowers[i + 1] not in second):
-                        continue
-                    end = pattern.longest(i, lowers, doc)
-                    if end > i:
-                        found.add((pattern.key, i, end))
-        doc.user_data["themes_matches"] = found
-        if present & self.specials:
-            ends, breaks = self.sentence_ends, self.breaks
-            doc.user_data["themes_sentence_ends"] = [i for i, h in enumerate(lowers) if h in ends]
-            doc.user_data["themes_breaks"] = [i for i, h in enumerate(lowers) if h in breaks]
+        tokens, (key, start, end) = self.match([doc])
+        doc.user_data["themes_matches"] = {
+            (self.keys[k], s, e)
+            for k, s, e in zip(key.tolist(), start.tolist(), end.tolist(), strict=True)
+        }
+        marks = self.token_marks(tokens)
+        doc.user_data["themes_sentence_ends"] = np.flatnonzero(marks["sentence_end"]).tolist()
+        doc.user_data["themes_breaks"] = np.flatnonzero(marks["break"]).tolist()
         return doc
 
 
@@ -453,10 +494,11 @@ def build_nlp(codebook=None, *, lemmatize: bool = True):  # noqa: ANN001, ANN201
     lemmatising every token (which halves throughput), each codebook phrase is added to a
     ``PhraseMatcher`` on ``LOWER`` in all word forms sharing its lowercase lemmas, so "share
     information" matches "shared information" and "Sharing information"; the plain lowercase
-    phrase is always included, which covers abbreviations ("MASH"). Token patterns run from an
-    index of their first token (``LEMMA`` values compare lowercase lookup lemmas). Sentence
-    boundaries follow the sentencizer's default rule (after ``.``, ``!``, ``?``) and are computed
-    in the same pass. Raw matches land in ``doc.user_data["themes_matches"]``.
+    phrase is always included, which covers abbreviations ("MASH"). Token patterns are matched
+    on arrays by :mod:`themes.rule_engine` (``LEMMA`` values compare lowercase lookup lemmas).
+    Sentence boundaries follow the sentencizer's default rule (after ``.``, ``!``, ``?``). Raw
+    matches land in ``doc.user_data["themes_matches"]``; :class:`RuleTagger` matches many texts
+    as one batch of arrays through the same component (``_RuleMatcher.match``).
 
     Args:
         codebook: A :class:`~themes.codebook.Codebook`; ``None`` loads the packaged one.
@@ -489,40 +531,6 @@ def build_nlp(codebook=None, *, lemmatize: bool = True):  # noqa: ANN001, ANN201
 # 2. rule tagger
 
 
-def _filter_overlaps(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Keep the longest, then earliest, of overlapping (start, end) token spans."""
-    kept: list[tuple[int, int]] = []
-    taken: set[int] = set()
-    for start, end in sorted(spans, key=lambda s: (s[0] - s[1], s[0])):
-        if not any(i in taken for i in range(start, end)):
-            kept.append((start, end))
-            taken.update(range(start, end))
-    return sorted(kept)
-
-
-def _sentence(doc, token: int, ends: list[int]) -> tuple[int, int]:  # noqa: ANN001
-    """Token bounds of the sentence holding ``token``.
-
-    A sentence ends after a sentence-final punctuation token, as with spaCy's sentencizer
-    (without its special handling of closing quotes and brackets).
-    """
-    import bisect
-
-    k = bisect.bisect_left(ends, token)
-    start = ends[k - 1] + 1 if k > 0 else 0
-    end = ends[k] + 1 if k < len(ends) else len(doc)
-    return start, end
-
-
-def _char_span(doc, start: int, end: int) -> tuple[int, int]:  # noqa: ANN001
-    last = doc[end - 1]
-    return doc[start].idx, last.idx + len(last.text)
-
-
-def _has_break(doc, start: int, end: int) -> bool:  # noqa: ANN001
-    return any(start <= i < end for i in doc.user_data.get("themes_breaks", ()))
-
-
 class RuleTagger(BaseEstimator):
     """Codebook rules with polarity and section policy, in the scikit-learn style.
 
@@ -543,14 +551,14 @@ class RuleTagger(BaseEstimator):
     Args:
         codebook: Codebook to use; ``None`` loads the packaged one (at first use, not here).
         lemmatize: Match terms on lemmas.
-        batch_size: ``nlp.pipe`` batch size.
+        batch_size: Texts matched together as one batch of arrays.
 
     Examples:
         >>> RuleTagger().predict_mentions(["Information was shared promptly."]).polarity.tolist()
         ['good_practice']
     """
 
-    def __init__(self, codebook=None, *, lemmatize: bool = True, batch_size: int = 1000):  # noqa: ANN001
+    def __init__(self, codebook=None, *, lemmatize: bool = True, batch_size: int = 5000):  # noqa: ANN001
         self.codebook = codebook
         self.lemmatize = lemmatize
         self.batch_size = batch_size
@@ -606,128 +614,65 @@ class RuleTagger(BaseEstimator):
         if len(sections) != len(texts):
             raise ThemesError(f"got {len(texts)} texts but {len(sections)} section types")
         never = set(codebook.section_policy.never_tag)
-        flag = set(codebook.section_policy.flag_only)
-        rec_ids = set(codebook.rec_type_ids)
-        rows: list[dict[str, Any]] = []
-        after_window = nlp.get_pipe(_MATCHER_FACTORY).absent_after_window
-        for index, (doc, section) in enumerate(
-            zip(nlp.pipe(texts, batch_size=self.batch_size), sections, strict=True)
-        ):
-            if section in never:
-                continue
-            in_recs = section in RECOMMENDATION_SECTIONS
-            for row in _doc_mentions(
-                doc, rec_ids, want_recs=in_recs, text=texts[index], after_window=after_window
-            ):
-                row["text_index"] = index
-                row["section_type"] = section
-                row["counted"] = section not in flag and (row["kind"] == "rec_type" or not in_recs)
-                rows.append(row)
-        frame = pd.DataFrame(rows, columns=list(MENTION_COLUMNS))
+        todo = [i for i, section in enumerate(sections) if section not in never]
+        matcher = nlp.get_pipe(_MATCHER_FACTORY)
+        batches = [
+            self._batch_mentions(
+                nlp, matcher, codebook, texts, sections, todo[k : k + self.batch_size]
+            )
+            for k in range(0, len(todo), self.batch_size)
+        ]
+        # One frame from all batches' columns, so column dtypes never depend on the batching.
+        columns = {name: [v for batch in batches for v in batch[name]] for name in MENTION_COLUMNS}
+        frame = pd.DataFrame(columns, columns=list(MENTION_COLUMNS))
         return frame.astype({"text_index": "int64", "start": "int64", "end": "int64"})
 
+    @staticmethod
+    def _batch_mentions(
+        nlp, matcher, codebook, texts, sections, rows: list[int]
+    ) -> dict[str, list]:  # noqa: ANN001
+        """Mention columns (:data:`MENTION_COLUMNS`) of ``texts[rows]``, matched as one batch."""
+        from themes import rule_engine as engine
 
-def _doc_mentions(
-    doc,  # noqa: ANN001
-    rec_ids: set[str],
-    *,
-    want_recs: bool,
-    text: str | None = None,
-    after_window: int = 0,
-) -> list[dict[str, Any]]:
-    """Mention rows of one doc.
-
-    ``after_window`` is the codebook's ``absent_after_window`` (see :func:`_polarity`).
-
-    ``text`` is the doc's input string (the tokenizer is lossless); ``doc.text`` rebuilds it from
-    every token (a Python Token object each), which was 60% of tagging time when called per
-    mention.
-    """
-    matches = doc.user_data.get("themes_matches", set())
-    if not matches:
-        return []
-    terms: dict[str, list[tuple[int, int]]] = {}
-    excl: dict[str, list[tuple[int, int]]] = {}
-    context: dict[str, list[int]] = {}
-    cues: dict[str, list[tuple[int, int]]] = {
-        "absent": [],
-        "absent_after": [],
-        "good_practice": [],
-        "concern": [],
-    }
-    # The matcher's set has no stable order across processes (string hashing is salted); sorting
-    # by position makes the mention rows, and every table built from them, reproducible.
-    for key, start, end in sorted(matches, key=lambda m: (m[1], m[2], m[0])):
-        role, entry_id = key.split("|", 1)
-        if role == "T":
-            if (entry_id in rec_ids) == want_recs:
-                terms.setdefault(entry_id, []).append((start, end))
-        elif role == "X":
-            excl.setdefault(entry_id, []).append((start, end))
-        elif role == "C":
-            context.setdefault(entry_id, []).append(start)
-        else:
-            cues[entry_id].append((start, end))
-    ends = doc.user_data.get("themes_sentence_ends", [])
-    if text is None:
-        text = doc.text
-    rows = []
-    for entry_id, spans in terms.items():
-        for start, end in _filter_overlaps(spans):
-            if any(s < end and start < e for s, e in excl.get(entry_id, ())):
-                continue
-            sent = _sentence(doc, start, ends)
-            if any(sent[0] <= c < sent[1] for c in context.get(entry_id, ())):
-                continue
-            char_start, char_end = _char_span(doc, start, end)
-            sent_start, sent_end = _char_span(doc, *sent)
-            rows.append(
-                {
-                    "kind": "rec_type" if entry_id in rec_ids else "theme",
-                    "theme_id": entry_id,
-                    "polarity": _polarity(doc, sent, start, end, cues, after_window),
-                    "evidence": text[char_start:char_end],
-                    "start": char_start,
-                    "end": char_end,
-                    "sentence": text[sent_start:sent_end],
-                    "method": "rules",
-                }
-            )
-    return rows
-
-
-def _polarity(
-    doc,  # noqa: ANN001
-    sent: tuple[int, int],
-    start: int,
-    end: int,
-    cues: dict[str, list[tuple[int, int]]],
-    after_window: int = 0,
-) -> str:
-    """Polarity of the mention ``start:end`` inside sentence ``sent`` (token offsets).
-
-    ``absent`` when a stated-absence cue precedes it in the same clause ("no evidence of X") or an
-    ``absent_after`` cue starts at most ``after_window`` tokens after it in the same clause ("X
-    was not a feature"); else ``good_practice`` or ``concern`` as the class docstring says.
-    """
-    sent_start, sent_end = sent
-    for c_start, c_end in cues["absent"]:
-        if sent_start <= c_start and c_end <= start and not _has_break(doc, c_end, start):
-            return "absent"
-    for c_start, _ in cues["absent_after"]:
-        if end <= c_start < sent_end and c_start - end <= after_window:
-            if not _has_break(doc, end, c_start):
-                return "absent"
-    in_sentence = [
-        (s, e) for s, e in cues["concern"] if sent_start <= s < sent_end and not (start <= s < end)
-    ]
-    if not in_sentence:
-        for c_start, _ in cues["good_practice"]:
-            if sent_start <= c_start < sent_end:
-                before = doc[c_start - 1].lower_ if c_start > sent_start else ""
-                if before not in _NEGATORS:
-                    return "good_practice"
-    return "concern"
+        docs = nlp.tokenizer.pipe(texts[i] for i in rows)
+        in_recs = np.array([sections[i] in RECOMMENDATION_SECTIONS for i in rows], dtype=bool)
+        tokens, matches = matcher.match(docs)
+        found = engine.resolve_mentions(
+            tokens,
+            matches,
+            matcher.key_role,
+            matcher.key_entry,
+            matcher.entry_is_rec,
+            in_recs,
+            matcher.token_marks(tokens),
+            matcher.absent_after_window,
+        )
+        start, end = engine.char_spans(tokens, found["start"], found["end"])
+        sent_start, sent_end = engine.char_spans(tokens, found["sent_start"], found["sent_end"])
+        index = np.asarray(rows, dtype=np.int64)[found["doc"]]
+        texts_of = [texts[i] for i in index.tolist()]
+        is_rec = matcher.entry_is_rec[found["entry"]]
+        flag_only = set(codebook.section_policy.flag_only)
+        flagged = np.array([sections[i] in flag_only for i in rows], dtype=bool)
+        return {
+            "text_index": index.tolist(),
+            "kind": np.where(is_rec, "rec_type", "theme").tolist(),
+            "theme_id": [matcher.entries[e] for e in found["entry"].tolist()],
+            "polarity": [POLARITIES[p] for p in found["polarity"].tolist()],
+            "evidence": [
+                t[a:b] for t, a, b in zip(texts_of, start.tolist(), end.tolist(), strict=True)
+            ],
+            "start": start.tolist(),
+            "end": end.tolist(),
+            "sentence": [
+                t[a:b]
+                for t, a, b in zip(texts_of, sent_start.tolist(), sent_end.tolist(), strict=True)
+            ],
+            "section_type": [sections[i] for i in index.tolist()],
+            # Theme mentions in recommendations are not findings; terms of reference only ask.
+            "counted": (~flagged[found["doc"]] & (is_rec | ~in_recs[found["doc"]])).tolist(),
+            "method": ["rules"] * len(index),
+        }
 
 
 # --------------------------------------------------------------------------------------------------
