@@ -120,13 +120,17 @@ class Postings:
         self._cache: dict[int, np.ndarray] = {}
 
     def of(self, key: int, word_ids: np.ndarray) -> np.ndarray:
-        """Sorted positions of any word in ``word_ids`` (cached under ``key``)."""
+        """Positions (unordered) of any word in ``word_ids`` (cached under ``key``)."""
         found = self._cache.get(key)
         if found is None:
             parts = [self.positions[self.bounds[w] : self.bounds[w + 1]] for w in word_ids]
-            found = np.sort(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
+            found = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
             self._cache[key] = found
         return found
+
+    def count(self, word_ids: np.ndarray) -> int:
+        """How many tokens of the batch are one of ``word_ids``."""
+        return int((self.bounds[word_ids + 1] - self.bounds[word_ids]).sum())
 
 
 @dataclass
@@ -152,30 +156,31 @@ class TokenSequence:
     def __init__(self, tests: list[TokenTest]):
         self.tests = tests
         self.length = len(tests)
-        # Anchor on the word test with the fewest words; else on a flag test.
-        worded = [k for k, t in enumerate(tests) if t.anchor_words is not None]
-        if worded:
-            self.anchor = min(worded, key=lambda k: len(tests[k].anchor_words))
-        else:
-            self.anchor = next(k for k, t in enumerate(tests) if t.flags)
+        self.worded = [k for k, t in enumerate(tests) if t.anchor_words is not None]
+        self.flagged = next((k for k, t in enumerate(tests) if t.flags), None)
 
     def starts(self, tokens: TokenArrays, word_ids: np.ndarray, postings: Postings) -> np.ndarray:
         """Global positions where this sequence matches (within one doc)."""
-        test = self.tests[self.anchor]
-        if test.anchor_words is not None:
+        if self.worded:
+            # Anchor on the word test with the fewest occurrences in this batch.
+            anchor = min(self.worded, key=lambda k: postings.count(self.tests[k].anchor_words))
+            test = self.tests[anchor]
             at = postings.of(id(test), test.anchor_words)
         else:
-            at = np.flatnonzero(test.accepts(np.arange(len(tokens)), word_ids, tokens))
+            anchor = self.flagged
+            at = np.flatnonzero(
+                self.tests[anchor].accepts(np.arange(len(tokens)), word_ids, tokens)
+            )
         if not len(at):
             return at
         docs = tokens.doc_of[at]
-        begin = at - self.anchor
+        begin = at - anchor
         inside = (begin >= tokens.doc_start[docs]) & (
             begin + self.length <= tokens.doc_start[docs + 1]
         )
         begin = begin[inside]
         for k, test in enumerate(self.tests):
-            if k == self.anchor or not len(begin):
+            if k == anchor or not len(begin):
                 continue
             if test.table is None and not test.flags:
                 continue  # a wildcard: the doc-bounds check already placed a token here
