@@ -125,3 +125,52 @@ def test_patterns_with_plus_and_not_operators_are_searched(tmp_path: Path):
     assert frame.loc[frame.text_index == 4, "polarity"].tolist() == ["absent"]
     nlp = build_nlp(tagger._pipeline()[1])
     assert ("T|alpha", 0, 4) in nlp(texts[0]).user_data["themes_matches"]
+
+
+@pytest.fixture(scope="module")
+def semicolon_pipeline(tmp_path_factory) -> Path:
+    """A saved spaCy pipeline whose sentencizer splits only at semicolons."""
+    import spacy
+
+    nlp = spacy.blank("en")
+    nlp.add_pipe("sentencizer", config={"punct_chars": [";"]})
+    folder = tmp_path_factory.mktemp("pipeline")
+    nlp.to_disk(folder)
+    return folder
+
+
+def test_a_users_pipeline_segments_the_sentences(semicolon_pipeline):
+    text = "There was no evidence of neglect. Domestic abuse was reported; the school knew."
+    blank = RuleTagger().predict_mentions([text]).set_index("theme_id")
+    assert blank.loc["domestic_abuse", "polarity"] == "concern"
+    # With the user's pipeline the first sentence runs to the semicolon, so the absence cue
+    # reaches domestic abuse: the pipeline's segmentation, not ours, bounds the scope.
+    user = RuleTagger(spacy_model=str(semicolon_pipeline)).predict_mentions([text])
+    user = user.set_index("theme_id")
+    assert user.loc["domestic_abuse", "sentence"] == (
+        "There was no evidence of neglect. Domestic abuse was reported;"
+    )
+    assert user.loc["domestic_abuse", "polarity"] == "absent"
+    nlp = build_nlp(base=semicolon_pipeline)
+    assert nlp.pipe_names == ["sentencizer", "themes_rule_matcher"]
+
+
+def test_a_missing_pipeline_is_a_clear_error():
+    from themes.errors import ThemesError
+
+    with pytest.raises(ThemesError, match="en_core_web_missing.*could not be loaded"):
+        RuleTagger(spacy_model="en_core_web_missing").predict_mentions(["Neglect."])
+
+
+def test_cli_tag_texts_takes_a_spacy_pipeline(tmp_path, semicolon_pipeline):
+    import json
+
+    from themes.cli import main
+
+    source = tmp_path / "in.jsonl"
+    source.write_text(json.dumps({"id": "a", "text": "No evidence of neglect."}) + "\n")
+    out = tmp_path / "out.jsonl"
+    argv = ["tag-texts", str(source), "-o", str(out), "--method", "rules"]
+    assert main([*argv, "--spacy-model", str(semicolon_pipeline)]) == 0
+    (record,) = [json.loads(line) for line in out.read_text().splitlines()]
+    assert record["themes"] == [] and record["mentions"][0]["polarity"] == "absent"

@@ -94,6 +94,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         manifest=args.manifest,
         codebook=args.codebook,
         method=args.method,
+        spacy_model=args.spacy_model,
         n_jobs=args.n_jobs,
         cache=not args.no_cache,
         backend=args.backend,
@@ -163,7 +164,13 @@ def _cmd_tag(args: argparse.Namespace) -> int:
 
     _, _, corpus = _read_stage_inputs(args.tables)
     out = Path(args.out)
-    tagged = stage_tag(corpus, out, method=args.method, codebook=load_codebook(args.codebook))
+    tagged = stage_tag(
+        corpus,
+        out,
+        method=args.method,
+        codebook=load_codebook(args.codebook),
+        spacy_model=args.spacy_model,
+    )
     present = tagged.report_themes[tagged.report_themes["present"]]
     print(
         f"Tagged {len(corpus.passages)} passages with method '{args.method}': "
@@ -310,6 +317,11 @@ def _args_run(p):
     p.add_argument("--manifest", help="CSV of known metadata (default: the corpus's manifest.csv)")
     p.add_argument("--codebook", help="YAML codebook to use instead of the packaged one")
     p.add_argument("--method", choices=["rules", "classifier", "combined"], default="combined")
+    p.add_argument(
+        "--spacy-model",
+        help="installed spaCy pipeline (name or saved folder) under the rule matcher, e.g. "
+        "en_core_web_sm; default: blank English (fast; nothing is downloaded)",
+    )
     p.add_argument("--topics", action="store_true", help="also run BERTopic discovery")
     p.add_argument(
         "--topic-backend", default="tfidf-svd.v1", help="embedding back-end for --topics"
@@ -330,6 +342,11 @@ def _args_tag(p):
     _add_out(p, None, "folder for mentions / report_themes / recommendations tables")
     p.add_argument("--codebook", help="YAML codebook to use instead of the packaged one")
     p.add_argument("--method", choices=["rules", "classifier", "combined"], default="combined")
+    p.add_argument(
+        "--spacy-model",
+        help="installed spaCy pipeline (name or saved folder) under the rule matcher, e.g. "
+        "en_core_web_sm; default: blank English (fast; nothing is downloaded)",
+    )
 
 
 def _args_tag_texts(p):
@@ -337,6 +354,11 @@ def _args_tag_texts(p):
     _add_out(p, None, "JSON Lines output, one {id, themes, mentions} per line")
     p.add_argument("--codebook", help="YAML codebook to use instead of the packaged one")
     p.add_argument("--method", choices=["rules", "classifier", "combined"], default="combined")
+    p.add_argument(
+        "--spacy-model",
+        help="installed spaCy pipeline (name or saved folder) under the rule matcher, e.g. "
+        "en_core_web_sm; default: blank English (fast; nothing is downloaded)",
+    )
 
 
 def _args_train(p):

@@ -45,6 +45,7 @@ class RunConfig:
     manifest: str | None = None
     codebook: str | None = None
     method: str = "combined"
+    spacy_model: str | None = None  # a spaCy pipeline under the rule matcher; None: blank English
     presence_min_passages: int | None = (
         None  # None: the value chosen on dev for the installed model
     )
@@ -109,7 +110,12 @@ def run_pipeline(config: RunConfig) -> RunResult:
     base = _key_parts(config, corpus, codebook)
     tag_key = stage_key(
         "tag",
-        {**base, "method": config.method, "presence": config.presence_min_passages},
+        {
+            **base,
+            "method": config.method,
+            "presence": config.presence_min_passages,
+            "spacy_model": config.spacy_model,
+        },
     )
     tagged = None
     if cache.restore("tag", tag_key, tables):
@@ -124,6 +130,7 @@ def run_pipeline(config: RunConfig) -> RunResult:
                 codebook=codebook,
                 presence_min_passages=config.presence_min_passages,
                 n_jobs=n_jobs,
+                spacy_model=config.spacy_model,
             )
         cache.store("tag", tag_key, [tables / f for f in TAG_FILES], tables)
     result.tagged = tagged
@@ -246,15 +253,19 @@ def stage_tag(
     codebook,
     presence_min_passages: int | None = None,
     n_jobs: int | None = 1,
+    spacy_model: str | None = None,
 ):
     """Tag the corpus and save the tagging tables beside the loader's.
+
+    ``spacy_model`` names an installed spaCy pipeline to run under the rule matcher (see
+    :func:`themes.tagging.build_nlp`); ``None`` uses the blank English one.
 
     ``presence_min_passages`` None takes the value the installed model recorded as best on the dev
     split (``presence_min_passages`` in its metrics.json), else 1. ``n_jobs`` worker processes tag
     chunks of passages through joblib (the run's backend); the tables do not depend on it.
     """
     from themes.corpus_tagging import tag_corpus
-    from themes.tagging import models_in_process
+    from themes.tagging import RuleTagger, models_in_process
 
     models = None
     if method != "rules":
@@ -270,6 +281,7 @@ def stage_tag(
         corpus,
         method=method,
         models=models,
+        tagger=RuleTagger(codebook, spacy_model=spacy_model),
         codebook=codebook,
         presence_min_passages=presence_min_passages,
         n_jobs=n_jobs,

@@ -44,6 +44,8 @@ class TokenArrays:
         doc_start: ``n_docs + 1`` token offsets; doc ``d`` owns ``doc_start[d]:doc_start[d+1]``.
         doc_of: Doc index of each token.
         flags: ``IS_PUNCT``/``LIKE_NUM`` per token, for the flags some pattern uses.
+        sent_start: ``SENT_START`` per token (1 starts a sentence, -1 does not, 0 unknown) when
+            the docs come from a pipeline that segments sentences; else ``None``.
     """
 
     lowers: np.ndarray
@@ -52,18 +54,22 @@ class TokenArrays:
     doc_start: np.ndarray
     doc_of: np.ndarray
     flags: dict[str, np.ndarray] = field(default_factory=dict)
+    sent_start: np.ndarray | None = None
 
     @staticmethod
-    def attr_ids(flags: tuple[str, ...] = ()) -> list[int]:
-        """Attribute ids for ``Doc.to_array``: LOWER, IDX, LENGTH, then ``flags``."""
+    def attr_ids(flags: tuple[str, ...] = (), sentences: bool = False) -> list[int]:
+        """Attribute ids for ``Doc.to_array``: LOWER, IDX, LENGTH, ``flags``, [SENT_START]."""
         from spacy import attrs
 
-        return [getattr(attrs, name) for name in ("LOWER", "IDX", "LENGTH", *flags)]
+        names = ("LOWER", "IDX", "LENGTH", *flags, *(("SENT_START",) if sentences else ()))
+        return [getattr(attrs, name) for name in names]
 
     @classmethod
-    def from_blocks(cls, blocks: list[np.ndarray], flags: tuple[str, ...] = ()) -> TokenArrays:
-        """Join per-doc ``Doc.to_array(TokenArrays.attr_ids(flags))`` blocks."""
-        width = 3 + len(flags)
+    def from_blocks(
+        cls, blocks: list[np.ndarray], flags: tuple[str, ...] = (), sentences: bool = False
+    ) -> TokenArrays:
+        """Join per-doc ``Doc.to_array(TokenArrays.attr_ids(flags, sentences))`` blocks."""
+        width = 3 + len(flags) + sentences
         blocks = [b.reshape(-1, width) for b in blocks]
         lengths = np.fromiter((len(b) for b in blocks), dtype=np.int64, count=len(blocks))
         table = (
@@ -78,6 +84,8 @@ class TokenArrays:
             doc_start=doc_start,
             doc_of=np.repeat(np.arange(len(blocks), dtype=np.int64), lengths),
             flags={name: table[:, 3 + k].astype(bool) for k, name in enumerate(flags)},
+            # SENT_START is signed; to_array returns it as uint64 two's complement.
+            sent_start=table[:, -1].view(np.int64).copy() if sentences else None,
         )
 
     def __len__(self) -> int:

@@ -104,8 +104,9 @@ _CLAUSE_BREAKS = frozenset(
 _NEGATORS = frozenset({"not", "never", "n't", "no", "nor", "less", "lack", "lacked", "without"})
 
 _MATCHER_FACTORY = "themes_rule_matcher"
-# Built rule pipelines of this process, by (codebook checksum, lemmatize); see RuleTagger._pipeline.
-_PIPELINES: dict[tuple[str, bool], Any] = {}
+# Built rule pipelines of this process, by (codebook checksum, lemmatize, spaCy base pipeline); see
+# RuleTagger._pipeline.
+_PIPELINES: dict[tuple[str, bool, str | None], Any] = {}
 
 
 # --------------------------------------------------------------------------------------------------
@@ -277,6 +278,8 @@ class _RuleMatcher:
         self.phrases = None
         self.patterns: list[_TokenPattern] = []
         self.absent_after_window = 0
+        # True when a base pipeline's components may segment sentences (see build_nlp).
+        self.sentences_from_pipeline = False
 
     def _variants(self, nlp, phrase: str, lemmatize: bool) -> list[list[str]]:  # noqa: ANN001
 
@@ -409,14 +412,14 @@ class _RuleMatcher:
         """
         from themes import rule_engine as engine
 
-        attr_ids = engine.TokenArrays.attr_ids(self.flags)
+        attr_ids = engine.TokenArrays.attr_ids(self.flags, self.sentences_from_pipeline)
         blocks, found, counts = [], [], []
         for doc in docs:
             blocks.append(doc.to_array(attr_ids))
             here = self.phrases(doc)
             found.append(here)
             counts.append(len(here))
-        tokens = engine.TokenArrays.from_blocks(blocks, self.flags)
+        tokens = engine.TokenArrays.from_blocks(blocks, self.flags, self.sentences_from_pipeline)
         raw = np.array(list(itertools.chain.from_iterable(found)), dtype=np.uint64).reshape(-1, 3)
         shift = np.repeat(tokens.doc_start[:-1], counts)
         keys = [self.hash_order[np.searchsorted(self.sorted_hashes, raw[:, 0])]]
@@ -467,8 +470,21 @@ class _RuleMatcher:
         return np.array(begins, dtype=np.int64), np.array(ends, dtype=np.int64)
 
     def token_marks(self, tokens) -> dict[str, np.ndarray]:  # noqa: ANN001
-        """Per token: sentence-final punctuation, clause break, negator."""
-        return {name: np.isin(tokens.lowers, words) for name, words in self.marks.items()}
+        """Per token: ends a sentence, is a clause break, is a negator.
+
+        A sentence ends at sentence-final punctuation, or, in docs a base pipeline segmented
+        (``SENT_START`` set), before each token that starts a sentence.
+        """
+        marks = {name: np.isin(tokens.lowers, words) for name, words in self.marks.items()}
+        if tokens.sent_start is not None and len(tokens):
+            # A segmented doc marks every token that does not start a sentence with -1.
+            segmented = np.zeros(len(tokens.doc_start) - 1, dtype=bool)
+            segmented[tokens.doc_of[tokens.sent_start == -1]] = True
+            before_start = np.zeros(len(tokens), dtype=bool)
+            before_start[:-1] = tokens.sent_start[1:] == 1
+            own = segmented[tokens.doc_of]
+            marks["sentence_end"] = np.where(own, before_start, marks["sentence_end"])
+        return marks
 
     def __call__(self, doc):  # noqa: ANN001, ANN204
         tokens, (key, start, end) = self.match([doc])
@@ -486,23 +502,30 @@ class _RuleMatcher:
 _SENTENCE_PUNCT = ("!", ".", "?", "։", "؟", "۔", "܀", "܁", "܂", "।", "॥", "…", "。", "！", "？")
 
 
-def build_nlp(codebook=None, *, lemmatize: bool = True):  # noqa: ANN001, ANN201
+def build_nlp(codebook=None, *, lemmatize: bool = True, base: str | Path | None = None):  # noqa: ANN001, ANN201
     """Build the one spaCy pipeline the rule tagger uses.
 
-    The pipeline is ``spacy.blank("en")`` plus one matcher component built from the codebook.
+    The pipeline is ``spacy.blank("en")`` (or, if a user names one, an installed pipeline such as
+    ``en_core_web_sm``) plus one matcher component built from the codebook.
     Lemma matching uses the English lookup table of spacy-lookups-data (offline): instead of
     lemmatising every token (which halves throughput), each codebook phrase is added to a
     ``PhraseMatcher`` on ``LOWER`` in all word forms sharing its lowercase lemmas, so "share
     information" matches "shared information" and "Sharing information"; the plain lowercase
     phrase is always included, which covers abbreviations ("MASH"). Token patterns are matched
     on arrays by :mod:`themes.rule_engine` (``LEMMA`` values compare lowercase lookup lemmas).
-    Sentence boundaries follow the sentencizer's default rule (after ``.``, ``!``, ``?``). Raw
+    Sentence boundaries follow the sentencizer's default rule (after ``.``, ``!``, ``?``), or the
+    base pipeline's own sentence segmentation when it has one (parser, senter, sentencizer). Raw
     matches land in ``doc.user_data["themes_matches"]``; :class:`RuleTagger` matches many texts
     as one batch of arrays through the same component (``_RuleMatcher.match``).
 
     Args:
         codebook: A :class:`~themes.codebook.Codebook`; ``None`` loads the packaged one.
         lemmatize: Match on lemmas (inflections) or on the lowercase words only.
+        base: ``None`` for ``spacy.blank("en")``; else the name of an installed spaCy pipeline
+            package or the path of a saved one (``nlp.to_disk``). Nothing is downloaded: a
+            pipeline that is not installed is an error naming it. Matching still uses the
+            lookup lemmas above, so tags differ from the blank pipeline's only where the base
+            pipeline splits sentences differently (and it is ~75x slower; see ECOSYSTEM.md).
 
     Returns:
         A ``spacy.language.Language``; stream texts with ``nlp.pipe(texts, batch_size=1000)``.
@@ -521,9 +544,24 @@ def build_nlp(codebook=None, *, lemmatize: bool = True):  # noqa: ANN001, ANN201
 
     codebook = codebook or load_codebook()
     _register_factory()
-    nlp = spacy.blank("en")
-    matcher = nlp.add_pipe(_MATCHER_FACTORY)
+    if base is None:
+        nlp = spacy.blank("en")
+    else:
+        try:
+            nlp = spacy.load(base)
+        except (OSError, ValueError) as error:
+            raise ThemesError(
+                f"spaCy pipeline {str(base)!r} could not be loaded ({error}); install the "
+                "package or pass the folder of a saved pipeline, or leave it out to use the "
+                "blank English pipeline"
+            ) from None
+        if nlp.lang != "en":
+            raise ThemesError(f"spaCy pipeline {str(base)!r} is for {nlp.lang!r}, not English")
+        if _MATCHER_FACTORY in nlp.pipe_names:  # a saved rule pipeline: rebuild its matcher
+            nlp.remove_pipe(_MATCHER_FACTORY)
+    matcher = nlp.add_pipe(_MATCHER_FACTORY, last=True)
     matcher.build(nlp, codebook, lemmatize)
+    matcher.sentences_from_pipeline = len(nlp.pipe_names) > 1
     return nlp
 
 
@@ -552,23 +590,33 @@ class RuleTagger(BaseEstimator):
         codebook: Codebook to use; ``None`` loads the packaged one (at first use, not here).
         lemmatize: Match terms on lemmas.
         batch_size: Texts matched together as one batch of arrays.
+        spacy_model: An installed spaCy pipeline (name or saved folder) to run under the
+            matcher instead of the blank English one; see :func:`build_nlp` (``base``).
 
     Examples:
         >>> RuleTagger().predict_mentions(["Information was shared promptly."]).polarity.tolist()
         ['good_practice']
     """
 
-    def __init__(self, codebook=None, *, lemmatize: bool = True, batch_size: int = 5000):  # noqa: ANN001
+    def __init__(
+        self,
+        codebook=None,  # noqa: ANN001
+        *,
+        lemmatize: bool = True,
+        batch_size: int = 5000,
+        spacy_model: str | None = None,
+    ):
         self.codebook = codebook
         self.lemmatize = lemmatize
         self.batch_size = batch_size
+        self.spacy_model = spacy_model
 
     def fit(self, texts=None, y=None):  # noqa: ANN001, ANN201
         """Do nothing (rules are not learned); returns ``self``."""
         return self
 
     def _pipeline(self):  # noqa: ANN202
-        key = (id(self.codebook), self.lemmatize)
+        key = (id(self.codebook), self.lemmatize, self.spacy_model)
         cached = getattr(self, "_nlp_cache", None)
         if cached is None or cached[0] != key:
             from themes.codebook import load_codebook
@@ -576,10 +624,12 @@ class RuleTagger(BaseEstimator):
             codebook = self.codebook or load_codebook()
             # A worker process receives a fresh copy of the tagger with every task; building the
             # matchers takes seconds, so each process keeps one pipeline per codebook content.
-            shared_key = (codebook.checksum, self.lemmatize)
+            shared_key = (codebook.checksum, self.lemmatize, self.spacy_model)
             nlp = _PIPELINES.get(shared_key)
             if nlp is None:
-                nlp = _PIPELINES[shared_key] = build_nlp(codebook, lemmatize=self.lemmatize)
+                nlp = _PIPELINES[shared_key] = build_nlp(
+                    codebook, lemmatize=self.lemmatize, base=self.spacy_model
+                )
             self._nlp_cache = (key, nlp, codebook)
         return self._nlp_cache[1], self._nlp_cache[2]
 
@@ -634,9 +684,13 @@ class RuleTagger(BaseEstimator):
         """Mention columns (:data:`MENTION_COLUMNS`) of ``texts[rows]``, matched as one batch."""
         from themes import rule_engine as engine
 
-        docs = nlp.tokenizer.pipe(texts[i] for i in rows)
+        chunk = [texts[i] for i in rows]
         in_recs = np.array([sections[i] in RECOMMENDATION_SECTIONS for i in rows], dtype=bool)
-        tokens, matches = matcher.match(docs)
+        if nlp.pipe_names == [_MATCHER_FACTORY]:
+            tokens, matches = matcher.match(nlp.tokenizer.pipe(chunk))
+        else:  # a user's full pipeline: its components run, the matcher then reads each batch
+            with nlp.select_pipes(disable=[_MATCHER_FACTORY]):
+                tokens, matches = matcher.match(nlp.pipe(chunk))
         found = engine.resolve_mentions(
             tokens,
             matches,
@@ -2500,11 +2554,13 @@ def cli_tag_texts(args) -> int:  # noqa: ANN001
     """``themes tag-texts IN.jsonl -o OUT.jsonl [--method rules|classifier|combined]``."""
     records = _read_jsonl_records(Path(args.input))
     codebook_path = getattr(args, "codebook", None)
+    spacy_model = getattr(args, "spacy_model", None)
     tagger = None
-    if codebook_path:
+    if codebook_path or spacy_model:
         from themes.codebook import load_codebook
 
-        tagger = RuleTagger(load_codebook(codebook_path))
+        codebook = load_codebook(codebook_path) if codebook_path else None
+        tagger = RuleTagger(codebook, spacy_model=spacy_model)
     out = tag_texts(
         records,
         getattr(args, "method", "combined") or "combined",
