@@ -312,7 +312,8 @@ def resolve_mentions(
     entry_rank[np.argsort(first_at)] = np.arange(len(seen_group))
     rank = entry_rank[np.searchsorted(seen_group, group)]
 
-    # Overlapping spans of one entry: keep the longest, then earliest (rare: done in Python).
+    # Overlapping spans of one entry: keep the longest, then earliest (a few groups per hundred
+    # texts, so a Python loop over just those groups).
     keep = np.ones(len(t_start), dtype=bool)
     if len(t_start):
         order = np.lexsort((t_end, t_start, group))
