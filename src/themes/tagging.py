@@ -487,14 +487,11 @@ class _RuleMatcher:
         return marks
 
     def __call__(self, doc):  # noqa: ANN001, ANN204
-        tokens, (key, start, end) = self.match([doc])
+        _, (key, start, end) = self.match([doc])
         doc.user_data["themes_matches"] = {
             (self.keys[k], s, e)
             for k, s, e in zip(key.tolist(), start.tolist(), end.tolist(), strict=True)
         }
-        marks = self.token_marks(tokens)
-        doc.user_data["themes_sentence_ends"] = np.flatnonzero(marks["sentence_end"]).tolist()
-        doc.user_data["themes_breaks"] = np.flatnonzero(marks["break"]).tolist()
         return doc
 
 
