@@ -797,7 +797,11 @@ class StaticEmbeddingFeatures(TransformerMixin, BaseEstimator):
         n = len(texts)
         if not sentences:
             return np.zeros((n, self.n_features_out_), dtype=np.float32)
-        vectors = np.asarray(self._model().encode(sentences), dtype=np.float32)
+        # model2vec would otherwise start its own worker processes past 10,000 sentences: work is
+        # spread over processes by the caller's n_jobs (themes.corpus_tagging), never behind it.
+        vectors = np.asarray(
+            self._model().encode(sentences, use_multiprocessing=False), dtype=np.float32
+        )
         index = np.asarray(owner)
         blocks = []
         for kind in self.pooling:
