@@ -371,6 +371,24 @@ def test_static_embedding_features_shape():
     assert np.isfinite(out).all()
 
 
+def test_static_embeddings_start_no_worker_processes(monkeypatch):
+    # Parallelism belongs to the caller's n_jobs; model2vec would start a pool past 10k sentences.
+    from themes.tagging import StaticEmbeddingFeatures
+
+    feats = StaticEmbeddingFeatures(pooling=("mean",)).fit()
+    model = feats._model()
+    calls = []
+    original = model.encode
+
+    def spy(sentences, **kwargs):
+        calls.append(kwargs)
+        return original(sentences, **kwargs)
+
+    monkeypatch.setattr(model, "encode", spy)
+    feats.transform(["One sentence. Another one."])
+    assert calls and all(call.get("use_multiprocessing") is False for call in calls)
+
+
 def test_evidence_terms_are_words_of_the_text():
     clf = ThemeClassifier(labels=["covid_19", "neglect"], embeddings=False).fit(
         TOY_TEXTS, TOY_LABELS
