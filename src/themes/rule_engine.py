@@ -217,7 +217,10 @@ def expand(tokens: list[tuple[list, str | None]], make_test) -> list[list] | Non
         if not kept or shape in seen:
             continue
         seen.add(shape)
-        sequences.append([tests[k] for k in kept])
+        sequence = [tests[k] for k in kept]
+        if not any(t.anchor_words is not None or t.flags for t in sequence):
+            return None  # nothing to anchor on (only wildcards and negated words): search
+        sequences.append(sequence)
     return sequences
 
 
