@@ -65,6 +65,18 @@ def test_unchanged_rerun_reuses_every_stage_with_identical_outputs(
     third, _ = _run(small_corpus, tmp_path / "c", min_n=2)
     assert "tag" in third.reused and "trends" not in third.reused
 
+    # A spaCy pipeline under the rule matcher is a tagging input: tagging runs again, and the
+    # run manifest names the pipeline.
+    import spacy
+
+    pipeline = tmp_path / "pipeline"
+    nlp = spacy.blank("en")
+    nlp.add_pipe("sentencizer")
+    nlp.to_disk(pipeline)
+    fourth, m4 = _run(small_corpus, tmp_path / "d", spacy_model=str(pipeline))
+    assert "tag" not in fourth.reused
+    assert m4["config"]["spacy_model"] == str(pipeline)
+
 
 def test_no_cache_switches_every_stage_cache_off(cache_dir):
     from themes.pipeline import _stage_cache
