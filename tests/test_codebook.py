@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from codebooks import MINIMAL
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -49,41 +50,6 @@ def _write(tmp_path: Path, text: str, name: str = "codebook.yaml") -> Path:
     path = tmp_path / name
     path.write_text(text, encoding="utf-8")
     return path
-
-
-# A small user codebook (no contract ids) whose line numbers the tests can point at.
-MINIMAL = """\
-name: tiny codebook
-version: "0.1.0"
-changelog:
-  - {version: "0.1.0", date: "2026-11-26", changes: first}
-polarity_cues:
-  absent: [no evidence of]
-  good_practice: [promptly]
-  concern: [failed to]
-section_policy:
-  never_tag: [glossary]
-  flag_only: [terms_of_reference]
-themes:
-  - id: alpha
-    label: Alpha
-    family: practice
-    definition: The first theme.
-    terms: [first phrase, second phrase]
-    token_patterns:
-      - [{LEMMA: "alpha"}, {OP: "?"}, {LOWER: "beta"}]
-  - id: gamma
-    label: Gamma
-    family: characteristic
-    definition: The second theme.
-    terms: [third phrase]
-recommendation_types:
-  - id: rec_delta
-    label: Delta
-    higher_class: resource
-    definition: A recommendation type.
-    terms: [fund a post]
-"""
 
 
 def _load_minimal(tmp_path: Path, text: str = MINIMAL) -> Codebook:

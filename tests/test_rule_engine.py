@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from codebooks import MINIMAL
 
 from themes.codebook import load_codebook
 from themes.tagging import RuleTagger, build_nlp
@@ -72,38 +73,23 @@ def test_the_component_finds_the_same_matches_as_the_batch(tagger):
         assert nlp(text).user_data["themes_matches"] == batch
 
 
-PLUS_PATTERN = """\
-name: tiny codebook
-version: "0.1.0"
-changelog:
-  - {version: "0.1.0", date: "2026-12-06", changes: first}
-polarity_cues:
-  absent: [no evidence of]
-  good_practice: [promptly]
-  concern: [failed to]
-section_policy:
-  never_tag: [glossary]
-  flag_only: [terms_of_reference]
-themes:
-  - id: alpha
-    label: Alpha
-    family: practice
-    definition: Visits that never happened.
-    terms: [missed visit]
+# The minimal codebook with one theme whose token patterns use "+", "!" and a flag.
+PLUS_PATTERN = MINIMAL.replace(
+    """    terms: [first phrase, second phrase]
+    token_patterns:
+      - [{LEMMA: "alpha"}, {OP: "?"}, {LOWER: "beta"}]
+""",
+    """    terms: [missed visit]
     token_patterns:
       - [{LOWER: "visits"}, {LOWER: "were", OP: "+"}, {LOWER: "missed"}]
       - [{LIKE_NUM: true}, {LOWER: "visits"}, {OP: "?"}, {LOWER: "cancelled"}]
       - [{LOWER: "no"}, {LOWER: "further", OP: "!"}, {LOWER: "visit"}]
-recommendation_types:
-  - id: rec_delta
-    label: Delta
-    higher_class: resource
-    definition: A recommendation type.
-    terms: [fund a post]
-"""
+""",
+)
 
 
 def test_patterns_with_plus_and_not_operators_are_searched(tmp_path: Path):
+    assert PLUS_PATTERN != MINIMAL
     path = tmp_path / "codebook.yaml"
     path.write_text(PLUS_PATTERN, encoding="utf-8")
     tagger = RuleTagger(load_codebook(path, require_contract=False))
