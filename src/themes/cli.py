@@ -275,6 +275,14 @@ def _add_out(p: argparse.ArgumentParser, default: str | None, what: str) -> None
     p.add_argument("--out", "-o", default=default, required=default is None, help=f"{what}")
 
 
+def _add_spacy_model(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--spacy-model",
+        help="installed spaCy pipeline (name or saved folder) under the rule matcher, e.g. "
+        "en_core_web_sm; default: blank English (fast; nothing is downloaded)",
+    )
+
+
 def _add_jobs(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--n-jobs",
@@ -317,11 +325,7 @@ def _args_run(p):
     p.add_argument("--manifest", help="CSV of known metadata (default: the corpus's manifest.csv)")
     p.add_argument("--codebook", help="YAML codebook to use instead of the packaged one")
     p.add_argument("--method", choices=["rules", "classifier", "combined"], default="combined")
-    p.add_argument(
-        "--spacy-model",
-        help="installed spaCy pipeline (name or saved folder) under the rule matcher, e.g. "
-        "en_core_web_sm; default: blank English (fast; nothing is downloaded)",
-    )
+    _add_spacy_model(p)
     p.add_argument("--topics", action="store_true", help="also run BERTopic discovery")
     p.add_argument(
         "--topic-backend", default="tfidf-svd.v1", help="embedding back-end for --topics"
@@ -342,11 +346,7 @@ def _args_tag(p):
     _add_out(p, None, "folder for mentions / report_themes / recommendations tables")
     p.add_argument("--codebook", help="YAML codebook to use instead of the packaged one")
     p.add_argument("--method", choices=["rules", "classifier", "combined"], default="combined")
-    p.add_argument(
-        "--spacy-model",
-        help="installed spaCy pipeline (name or saved folder) under the rule matcher, e.g. "
-        "en_core_web_sm; default: blank English (fast; nothing is downloaded)",
-    )
+    _add_spacy_model(p)
 
 
 def _args_tag_texts(p):
@@ -354,11 +354,7 @@ def _args_tag_texts(p):
     _add_out(p, None, "JSON Lines output, one {id, themes, mentions} per line")
     p.add_argument("--codebook", help="YAML codebook to use instead of the packaged one")
     p.add_argument("--method", choices=["rules", "classifier", "combined"], default="combined")
-    p.add_argument(
-        "--spacy-model",
-        help="installed spaCy pipeline (name or saved folder) under the rule matcher, e.g. "
-        "en_core_web_sm; default: blank English (fast; nothing is downloaded)",
-    )
+    _add_spacy_model(p)
 
 
 def _args_train(p):

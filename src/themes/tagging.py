@@ -304,7 +304,8 @@ class _RuleMatcher:
         # whose first match comes earlier, ties broken by id.
         entries = sorted(e.id for e in [*codebook.themes, *codebook.recommendation_types])
         self.entries = entries
-        self.entry_is_rec = np.array([e in set(codebook.rec_type_ids) for e in entries])
+        rec_ids = set(codebook.rec_type_ids)
+        self.entry_is_rec = np.array([e in rec_ids for e in entries])
         self.keys: list[str] = []
 
         def key_index(key: str) -> int:

@@ -38,7 +38,6 @@ from themes.errors import ThemesError
 
 __all__ = ["cli_evaluate_texts", "fresh_halves", "read_labelled_texts", "score_texts"]
 
-_POLARITIES = frozenset({"concern", "good_practice", "absent"})
 METHODS: tuple[str, ...] = ("rules", "classifier", "combined")
 
 
@@ -82,7 +81,7 @@ def read_labelled_texts(path: str | Path, theme_ids: Iterable[str] | None = None
 
 
 def _record(file: Path, number: int, line: str, known: set[str]) -> dict:
-    from themes.tagging import _text_object
+    from themes.tagging import POLARITIES, _text_object
 
     where = f"{file}: line {number}"
     item = _text_object(line, where)
@@ -96,7 +95,7 @@ def _record(file: Path, number: int, line: str, known: set[str]) -> dict:
     unknown = sorted(set(gold) - known)
     if unknown:
         raise ThemesError(f"{where}: unknown theme id(s) {', '.join(unknown)}")
-    bad = sorted({str(p) for p in gold.values() if p is not None and p not in _POLARITIES})
+    bad = sorted({str(p) for p in gold.values() if p is not None and p not in POLARITIES})
     if bad:
         raise ThemesError(f"{where}: unknown polarity {', '.join(bad)}")
     return {
