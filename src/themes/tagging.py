@@ -2041,6 +2041,40 @@ def _supplement_units(folder: Path | None, theme_ids: Sequence[str]) -> pd.DataF
     )
 
 
+def _training_units(
+    gold: pd.DataFrame,
+    seed: int,
+    theme_ids: Sequence[str],
+    *,
+    library_wordings: bool = True,
+    supplement_dir: Path | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, int], int]:
+    """What the classifiers train on: the train split, library wordings and supplement texts.
+
+    Returns:
+        Theme units (``text``, ``labels``, ``group``: the library passage a unit renders, so all
+        wordings of one passage share a group; other units are their own group), recommendation
+        units (``text``, ``rec_types``), the number of library wordings added per kind and the
+        number of supplement texts.
+    """
+    units = _theme_units(gold, "train")[["text", "labels", "passage_ref"]]
+    recs = _rec_units(gold, "train")[["text", "rec_types"]]
+    n_library = {"themes": 0, "rec_types": 0}
+    if library_wordings:
+        extra_themes, extra_recs = _library_units(gold, seed)
+        n_library = {"themes": len(extra_themes), "rec_types": len(extra_recs)}
+        units = pd.concat([units, extra_themes[["text", "labels", "passage_ref"]]])
+        recs = pd.concat([recs, extra_recs[["text", "rec_types"]]], ignore_index=True)
+    supplement = _supplement_units(supplement_dir, theme_ids)
+    if len(supplement):
+        units = pd.concat([units, supplement])
+    units = units.reset_index(drop=True)
+    units["group"] = [
+        ref if isinstance(ref, str) else f"unit-{i}" for i, ref in enumerate(units["passage_ref"])
+    ]
+    return units.drop(columns="passage_ref"), recs, n_library, len(supplement)
+
+
 def _relative_to_root(path: Path) -> str:
     """``path`` relative to the project root when it lies inside it (portable metrics files)."""
     from themes.config import settings
@@ -2214,28 +2248,17 @@ def train(
     folder = Path(out_dir) if out_dir else _default_model_dir()
     codebook = load_codebook()
     gold = _read_gold(corpus)
-    train_units, dev_units = _theme_units(gold, "train"), _theme_units(gold, "dev")
+    dev_units = _theme_units(gold, "dev")
     theme_ids = list(codebook.theme_ids)
 
     def label_lists(units: pd.DataFrame) -> list[list[str]]:
         return [[lab["theme"] for lab in labels] for labels in units["labels"]]
 
-    rec_train, rec_dev = _rec_units(gold, "train"), _rec_units(gold, "dev")
-    n_library = {"themes": 0, "rec_types": 0}
-    if library_wordings:
-        extra_themes, extra_recs = _library_units(gold, seed)
-        n_library = {"themes": len(extra_themes), "rec_types": len(extra_recs)}
-        train_units = pd.concat(
-            [train_units[["text", "labels"]], extra_themes[["text", "labels"]]], ignore_index=True
-        )
-        rec_train = pd.concat(
-            [rec_train[["text", "rec_types"]], extra_recs[["text", "rec_types"]]],
-            ignore_index=True,
-        )
+    rec_dev = _rec_units(gold, "dev")
     supplement_path = Path(supplement_dir) if supplement_dir else None
-    supplement = _supplement_units(supplement_path, theme_ids)
-    if len(supplement):
-        train_units = pd.concat([train_units[["text", "labels"]], supplement], ignore_index=True)
+    train_units, rec_train, n_library, n_supplement = _training_units(
+        gold, seed, theme_ids, library_wordings=library_wordings, supplement_dir=supplement_path
+    )
     themes = ThemeClassifier(theme_ids, random_state=seed).fit(
         train_units["text"].tolist(),
         label_lists(train_units),
@@ -2326,8 +2349,8 @@ def train(
             "n_test_passages": test["n_passages"],
             "n_train_recommendations": len(rec_train),
             "n_library_wordings_added": n_library,
-            "n_supplement_texts": len(supplement),
-            "supplement_dir": _relative_to_root(supplement_path) if len(supplement) else None,
+            "n_supplement_texts": n_supplement,
+            "supplement_dir": _relative_to_root(supplement_path) if n_supplement else None,
             "fresh_eval_dir": _relative_to_root(fresh_path),
         },
         "fresh": fresh_scores,
