@@ -416,8 +416,12 @@ def step_ingest(spec: dict) -> dict:
     return result
 
 
-def step_tagging(spec: dict) -> dict:
-    """Blank spaCy tokenisation versus the rule tagger on the same passage texts."""
+def step_tagging(spec: dict, repeats: int = 2) -> dict:
+    """Blank spaCy tokenisation versus the rule tagger on the same passage texts.
+
+    Each of the three timings (blank, rule tagger, floor) is the best of ``repeats`` rounds run in
+    turn, so every one is measured with a warm tokenizer cache and under the same background load.
+    """
     import pandas as pd
     import spacy
 
@@ -427,18 +431,17 @@ def step_tagging(spec: dict) -> dict:
     texts = passages["text"].astype(str).tolist()
     sections = passages["section_type"].tolist()
     nlp = spacy.blank("en")
-    started = time.perf_counter()
-    n_tokens = 0
-    for doc in nlp.pipe(texts, batch_size=1000):
-        n_tokens += len(doc)
-    blank_s = time.perf_counter() - started
-    del nlp
-
     tagger = RuleTagger()
     tagger.predict_mentions(["Information was shared promptly."])  # builds the pipeline
-    started = time.perf_counter()
-    mentions = tagger.predict_mentions(texts, sections)
-    rules_s = time.perf_counter() - started
+    blank_s = rules_s = floor_s = float("inf")
+    for _ in range(repeats):
+        started = time.perf_counter()
+        n_tokens = sum(len(doc) for doc in nlp.pipe(texts, batch_size=1000))
+        blank_s = min(blank_s, time.perf_counter() - started)
+        started = time.perf_counter()
+        mentions = tagger.predict_mentions(texts, sections)
+        rules_s = min(rules_s, time.perf_counter() - started)
+        floor_s = min(floor_s, _rule_tagger_floor_seconds(tagger, texts))
     return {
         "passages": len(texts),
         "chars": sum(map(len, texts)),
@@ -449,8 +452,31 @@ def step_tagging(spec: dict) -> dict:
         "rule_tagger_tokens_per_s": n_tokens / rules_s,
         "rule_mentions": len(mentions),
         "ratio": blank_s / rules_s,
+        "repeats": repeats,
+        "floor_seconds": floor_s,
+        "floor_ratio": blank_s / floor_s,
         "peak_rss_mb": _peak_rss_mb(),
     }
+
+
+def _rule_tagger_floor_seconds(tagger, texts: list[str]) -> float:  # noqa: ANN001
+    """Seconds for the spaCy calls the rule tagger cannot avoid, and nothing else.
+
+    Its tokenizer, then per doc ``Doc.to_array`` (the token attributes it reads) and the
+    codebook's ``PhraseMatcher`` (which the tagging issue asks for), with every result thrown
+    away: no token patterns, polarity, resolution or table. ``ratio`` can never beat the ratio of
+    this time, so the two together say how much of the gap our own code still owns.
+    """
+    from themes import rule_engine
+
+    nlp, _ = tagger._pipeline()
+    matcher = nlp.get_pipe(nlp.pipe_names[-1])
+    attrs = rule_engine.TokenArrays.attr_ids(matcher.flags, matcher.sentences_from_pipeline)
+    started = time.perf_counter()
+    for doc in nlp.tokenizer.pipe(texts):
+        doc.to_array(attrs)
+        matcher.phrases(doc)
+    return time.perf_counter() - started
 
 
 def step_tag_corpus(spec: dict) -> dict:
@@ -1202,7 +1228,10 @@ def render_markdown(results: dict, notes: str) -> str:
         "",
         'Blank = `spacy.blank("en").pipe(texts, batch_size=1000)`, counting tokens. Rule tagger = '
         "`RuleTagger().predict_mentions(texts, sections)`. `tag_corpus` = "
-        '`tag_corpus(corpus, method="combined")` (rules + classifier + tables), models preloaded.',
+        '`tag_corpus(corpus, method="combined")` (rules + classifier + tables), models preloaded. '
+        "Floor ratio = blank against only the spaCy calls the rule tagger cannot avoid (its "
+        "tokenizer, `Doc.to_array` and the codebook `PhraseMatcher` per text, results discarded): "
+        "the best ratio the rule tagger could reach with the rest of its work free.",
         "",
     ]
     rows = []
@@ -1213,12 +1242,12 @@ def render_markdown(results: dict, notes: str) -> str:
         rows.append([
             f"{int(n):,}", _cell(t, "passages"), _cell(t, "tokens"),
             _cell(t, "blank_spacy_tokens_per_s"), _cell(t, "rule_tagger_tokens_per_s"),
-            _cell(t, "ratio", ".2f"), _cell(c, "seconds", ",.1f"), _cell(c, "tokens_per_s"),
-            _cell(c, "passages_per_s"),
+            _cell(t, "ratio", ".2f"), _cell(t, "floor_ratio", ".2f"), _cell(c, "seconds", ",.1f"),
+            _cell(c, "tokens_per_s"), _cell(c, "passages_per_s"),
         ])  # fmt: skip
     lines += _table(
         ["reviews", "passages", "tokens", "blank spaCy tok/s", "RuleTagger tok/s", "ratio",
-         "tag_corpus s", "tag_corpus tok/s", "tag_corpus passages/s"],
+         "floor ratio", "tag_corpus s", "tag_corpus tok/s", "tag_corpus passages/s"],
         rows,
     )  # fmt: skip
 
