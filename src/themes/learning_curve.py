@@ -46,6 +46,14 @@ def _indicator(label_lists: Sequence[Sequence[str]], theme_ids: Sequence[str]) -
     return np.array([[t in set(labels) for t in theme_ids] for labels in label_lists], dtype=bool)
 
 
+def _predicted(model, texts: list[str], theme_ids: Sequence[str]) -> np.ndarray:  # noqa: ANN001
+    """The model's 0/1 decisions as a bool matrix with columns in ``theme_ids`` order."""
+    if not texts:
+        return np.zeros((0, len(theme_ids)), dtype=bool)
+    order = [list(model.classes_).index(t) for t in theme_ids]
+    return model.predict(texts)[:, order].astype(bool)
+
+
 def _f1s(truth: np.ndarray, predicted: np.ndarray) -> tuple[float, float]:
     from sklearn.metrics import f1_score
 
@@ -90,8 +98,14 @@ def learning_curve(
     from themes.codebook import load_codebook
     from themes.config import settings
     from themes.errors import ThemesError
-    from themes.tagging import ThemeClassifier, _read_gold, _theme_units, _training_units
-    from themes.text_eval import fresh_halves, read_labelled_texts
+    from themes.tagging import (
+        ThemeClassifier,
+        _read_gold,
+        _theme_lists,
+        _theme_units,
+        _training_units,
+    )
+    from themes.text_eval import load_fresh_halves
 
     if not fractions or any(not 0 < f <= 1 for f in fractions):
         raise ThemesError(f"fractions must lie in (0, 1], got {list(fractions)}")
@@ -106,13 +120,8 @@ def learning_curve(
         supplement_dir=Path(supplement_dir) if supplement_dir else None,
     )
     dev, test = _theme_units(gold, "dev"), _theme_units(gold, "test")
-    fresh_path = Path(fresh_dir) if fresh_dir else settings().fresh_eval_dir
-    fresh = fresh_halves(read_labelled_texts(fresh_path, theme_ids) if fresh_path.is_dir() else [])
-
-    def themes_of(labels_column: pd.Series) -> list[list[str]]:
-        return [[label["theme"] for label in labels] for labels in labels_column]
-
-    test_truth = _indicator(themes_of(test["labels"]), theme_ids)
+    _, fresh = load_fresh_halves(fresh_dir, theme_ids)
+    test_truth = _indicator(_theme_lists(test["labels"]), theme_ids)
     fresh_texts = [record["text"] for record in fresh["test"]]
     fresh_truth = _indicator([list(record["gold"]) for record in fresh["test"]], theme_ids)
     groups = sorted(units["group"].unique())
@@ -125,20 +134,13 @@ def learning_curve(
             started = time.perf_counter()
             model = ThemeClassifier(theme_ids, random_state=seed).fit(
                 subset["text"].tolist(),
-                themes_of(subset["labels"]),
+                _theme_lists(subset["labels"]),
                 dev["text"].tolist(),
-                themes_of(dev["labels"]),
+                _theme_lists(dev["labels"]),
             )
             seconds = time.perf_counter() - started
-            order = [list(model.classes_).index(t) for t in theme_ids]
-
-            def predict(texts: list[str], model=model, order=order) -> np.ndarray:  # noqa: ANN001
-                if not texts:
-                    return np.zeros((0, len(theme_ids)), dtype=bool)
-                return model.predict(texts)[:, order].astype(bool)
-
-            test_f1 = _f1s(test_truth, predict(test["text"].tolist()))
-            fresh_f1 = _f1s(fresh_truth, predict(fresh_texts))
+            test_f1 = _f1s(test_truth, _predicted(model, test["text"].tolist(), theme_ids))
+            fresh_f1 = _f1s(fresh_truth, _predicted(model, fresh_texts, theme_ids))
             rows.append(
                 (fraction, draw, len(keep), len(subset), *test_f1, *fresh_f1, round(seconds, 1))
             )

@@ -1744,6 +1744,11 @@ def _rec_units(gold: pd.DataFrame, split: str | None) -> pd.DataFrame:
     return gold[keep].reset_index(drop=True)
 
 
+def _theme_lists(labels_column: pd.Series) -> list[list[str]]:
+    """Theme ids per unit, from a gold ``labels`` column."""
+    return [[label["theme"] for label in labels] for labels in labels_column]
+
+
 def _gold_decisions(units: pd.DataFrame) -> list[dict[str, str]]:
     return [{label["theme"]: label["polarity"] for label in labels} for labels in units["labels"]]
 
@@ -2251,9 +2256,6 @@ def train(
     dev_units = _theme_units(gold, "dev")
     theme_ids = list(codebook.theme_ids)
 
-    def label_lists(units: pd.DataFrame) -> list[list[str]]:
-        return [[lab["theme"] for lab in labels] for labels in units["labels"]]
-
     rec_dev = _rec_units(gold, "dev")
     supplement_path = Path(supplement_dir) if supplement_dir else None
     train_units, rec_train, n_library, n_supplement = _training_units(
@@ -2261,9 +2263,9 @@ def train(
     )
     themes = ThemeClassifier(theme_ids, random_state=seed).fit(
         train_units["text"].tolist(),
-        label_lists(train_units),
+        _theme_lists(train_units["labels"]),
         dev_units["text"].tolist(),
-        label_lists(dev_units),
+        _theme_lists(dev_units["labels"]),
     )
     pairs = [
         (_polarity_input(lab["theme"], text), lab["polarity"])
@@ -2283,11 +2285,10 @@ def train(
     train_seconds = time.perf_counter() - started
     models = {"themes": themes, "polarity": polarity, "rec_types": rec_types}
 
-    from themes.text_eval import fresh_halves, read_labelled_texts, score_texts, summary_table
+    from themes.text_eval import load_fresh_halves, score_texts, summary_table
 
     tagger = RuleTagger(codebook)
-    fresh_path = Path(fresh_dir) if fresh_dir else settings().fresh_eval_dir
-    fresh = fresh_halves(read_labelled_texts(fresh_path, theme_ids) if fresh_path.is_dir() else [])
+    fresh_path, fresh = load_fresh_halves(fresh_dir, theme_ids)
     choice = _choose_combination(
         models,
         tagger,

@@ -199,6 +199,20 @@ def fresh_halves(records: Sequence[dict]) -> dict[str, list[dict]]:
     return halves
 
 
+def load_fresh_halves(
+    fresh_dir: str | Path | None, theme_ids: Iterable[str] | None = None
+) -> tuple[Path, dict[str, list[dict]]]:
+    """The fresh labelled texts' folder and their :func:`fresh_halves`.
+
+    ``fresh_dir`` ``None`` means ``evaluation/fresh``; a folder that does not exist gives two
+    empty halves (a checkout without the evaluation texts still trains and scores the corpus).
+    """
+    from themes.config import settings
+
+    path = Path(fresh_dir) if fresh_dir else settings().fresh_eval_dir
+    return path, fresh_halves(read_labelled_texts(path, theme_ids) if path.is_dir() else [])
+
+
 def _mean(values: list[bool]) -> float:
     return float(sum(values) / len(values)) if values else float("nan")
 
